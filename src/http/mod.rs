@@ -1,0 +1,262 @@
+//! The HTTP server: hyper 1 (HTTP/1.1 and h2c), the tower stack, and the routes.
+//!
+//! ```text
+//! request-id → trace → propagate id → catch panic → no-store default → VerifySignature → routes
+//! ```
+
+pub mod response;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::imaging::pool::Pool;
+use crate::imaging::{Accepts, Imaging, Limits};
+use crate::options::{self, FormatChoice};
+use crate::signature::VerifySignatureLayer;
+use crate::source::Fetcher;
+use crate::Error;
+use response::{error_response, text, ImageMeta};
+
+/// Every response body: whole, in memory (images are small; originals are capped).
+pub type Body = Full<Bytes>;
+
+/// How long a whole request may take beyond the origin deadline, for queueing and processing.
+const PROCESSING_BUDGET: Duration = Duration::from_secs(30);
+
+/// What the handlers share.
+pub struct App {
+    config: Config,
+    fetcher: Fetcher,
+    imaging: Arc<Imaging>,
+    pool: Pool,
+}
+
+impl App {
+    pub fn new(config: Config) -> Result<Self, String> {
+        let fetcher = Fetcher::new(&config).map_err(|e| format!("HTTP client: {e}"))?;
+        let imaging = Imaging::new(
+            Limits {
+                max_source_pixels: config.max_source_pixels,
+                max_frames: config.max_frames,
+            },
+            config.workers.div_ceil(2),
+        );
+        Ok(Self {
+            pool: Pool::new(config.workers, config.queue),
+            imaging: Arc::new(imaging),
+            fetcher,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<Body> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return error_response(&Error::Method);
+        }
+        let deadline = self.config.fetch_timeout + PROCESSING_BUDGET;
+        let route = async {
+            match req.uri().path() {
+                "/health" => Ok(text(StatusCode::OK, "ok")),
+                "/ready" => Ok(self.ready().await),
+                p if p == "/transform" || p.starts_with("/transform/") => {
+                    self.transform(&req).await
+                }
+                _ => Err(Error::NoRoute),
+            }
+        };
+        match tokio::time::timeout(deadline, route).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => {
+                tracing::info!(status = response::status_of(&e).as_u16(), error = %e, "request refused");
+                error_response(&e)
+            }
+            Err(_) => response::deadline_response(),
+        }
+    }
+
+    /// Ready when libvips can process an image on the pool.
+    async fn ready(&self) -> Response<Body> {
+        let probe = self
+            .pool
+            .run(|| {
+                rs_vips::VipsImage::black(1, 1)
+                    .and_then(|i| i.pngsave_buffer())
+                    .is_ok()
+            })
+            .await;
+        let mut resp = match probe {
+            Ok(true) => text(StatusCode::OK, "ready\n"),
+            Ok(false) => text(StatusCode::SERVICE_UNAVAILABLE, "libvips is not usable\n"),
+            Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
+        };
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+
+    async fn transform<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
+        let uri = req.uri();
+        let request = options::parse_transform(uri.path(), uri.query().unwrap_or(""))?;
+        let original = self.fetcher.fetch(&request.source).await?;
+        let accepts = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(Accepts::from_header)
+            .unwrap_or_default();
+        let imaging = self.imaging.clone();
+        let spec = request.spec.clone();
+        let output = self
+            .pool
+            .run(move || imaging.transform(&original.bytes, &spec, accepts))
+            .await??;
+        let stem = request
+            .spec
+            .filename
+            .clone()
+            .or_else(|| request.source.file_name())
+            .unwrap_or_default();
+        let meta = ImageMeta {
+            format: output.format,
+            cache_control: &self.config.cache_control,
+            varies: request.spec.format == FormatChoice::Auto,
+            file_stem: &stem,
+            download: request.spec.download,
+        };
+        Ok(response::image(
+            Bytes::from(output.bytes),
+            &meta,
+            req.headers(),
+        ))
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough to grep.
+#[derive(Clone)]
+struct Ids {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl Ids {
+    fn new() -> Self {
+        let mut b = [0u8; 4];
+        let _ = getrandom::fill(&mut b);
+        Self {
+            prefix: hex::encode(b).into(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for Ids {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response<Body> {
+    // No detail: a panic message may contain anything, including parts of the URL.
+    let mut resp = text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let signer = app.config.signer.clone();
+    let service = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(Ids::new()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                // The path only: the query carries the signature.
+                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(VerifySignatureLayer::new(signer))
+        .service_fn(move |req: Request<hyper::body::Incoming>| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(app.handle(req).await) }
+        });
+
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = builder.serve_connection_with_upgrades(
+            TokioIo::new(stream),
+            TowerToHyperService::new(service.clone()),
+        );
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 10 s; exiting anyway");
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! Responses per API.md §5: the one place where an error becomes a status code, and
+//! the headers every successful image carries.
+
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    RETRY_AFTER, VARY,
+};
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::Full;
+use sha2::{Digest, Sha256};
+
+use super::Body;
+use crate::options::Format;
+use crate::{imaging, signature, source, Error};
+
+/// How long a client should wait after a 503.
+const RETRY_AFTER_SECS: u64 = 1;
+
+/// Errors that say something lasting about the URL may be cached briefly; the rest not at all.
+enum Caching {
+    Brief,
+    Never,
+}
+
+pub fn status_of(e: &Error) -> StatusCode {
+    status_and_caching(e).0
+}
+
+fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
+    use Caching::*;
+    match e {
+        Error::Signature(signature::Error::BadSignature) => (StatusCode::FORBIDDEN, Never),
+        Error::Signature(signature::Error::Expired) => (StatusCode::GONE, Never),
+        Error::Options(_) => (StatusCode::BAD_REQUEST, Brief),
+        Error::Source(e) => match e {
+            source::Error::UnknownSource(_) | source::Error::NotFound => {
+                (StatusCode::NOT_FOUND, Brief)
+            }
+            source::Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Brief),
+            source::Error::Refused(_) => (StatusCode::FORBIDDEN, Never),
+            source::Error::Origin(_) => (StatusCode::BAD_GATEWAY, Never),
+            source::Error::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Never),
+        },
+        Error::Imaging(e) => match e {
+            imaging::Error::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, Brief),
+            imaging::Error::NoSuchPage { .. } => (StatusCode::BAD_REQUEST, Brief),
+            imaging::Error::Corrupt(_)
+            | imaging::Error::TooManyPixels { .. }
+            | imaging::Error::Encode(..) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
+        },
+        Error::Pool(imaging::pool::Error::Overloaded) => (StatusCode::SERVICE_UNAVAILABLE, Never),
+        Error::Pool(imaging::pool::Error::WorkerPanicked) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, Never)
+        }
+        Error::NoRoute => (StatusCode::NOT_FOUND, Brief),
+        Error::Method => (StatusCode::METHOD_NOT_ALLOWED, Brief),
+    }
+}
+
+/// A one-line `text/plain` error with the caching of API.md §5.
+pub fn error_response(e: &Error) -> Response<Body> {
+    let (status, caching) = status_and_caching(e);
+    let cache_control = match caching {
+        Caching::Brief => "public, max-age=60",
+        Caching::Never => "no-store",
+    };
+    let mut resp = text(status, &format!("{e}\n"));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    resp
+}
+
+pub fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body.replace(['\r'], ""))));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// The 504 of the whole request's deadline (origin and render deadlines have their own).
+pub fn deadline_response() -> Response<Body> {
+    let mut resp = text(StatusCode::GATEWAY_TIMEOUT, "request deadline passed\n");
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// What a successful image response carries besides its bytes.
+pub struct ImageMeta<'a> {
+    pub format: Format,
+    pub cache_control: &'a str,
+    /// `fm=auto`: the body depends on `Accept`.
+    pub varies: bool,
+    pub file_stem: &'a str,
+    pub download: bool,
+}
+
+/// The image, or 304 when `If-None-Match` already names it.
+pub fn image(bytes: Bytes, meta: &ImageMeta<'_>, request_headers: &HeaderMap) -> Response<Body> {
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+    let not_modified = request_headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag);
+    let mut resp = if not_modified {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Full::new(bytes));
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(meta.format.content_type()),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(meta.cache_control) {
+        h.insert(CACHE_CONTROL, v);
+    }
+    if meta.varies {
+        h.insert(VARY, HeaderValue::from_static("Accept"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(
+        meta.file_stem,
+        meta.format,
+        meta.download,
+    )) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// `inline` or `attachment` with the name's extension set to the output format's; an ASCII
+/// `filename` for old clients and an RFC 8187 `filename*` when the name is not ASCII.
+pub fn content_disposition(name: &str, format: Format, download: bool) -> String {
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    };
+    let stem = if stem.is_empty() { "image" } else { stem };
+    let full = format!("{stem}.{}", format.extension());
+    let ascii: String = full
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let kind = if download { "attachment" } else { "inline" };
+    if ascii == full {
+        format!("{kind}; filename=\"{full}\"")
+    } else {
+        let encoded =
+            percent_encoding::utf8_percent_encode(&full, percent_encoding::NON_ALPHANUMERIC);
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_names() {
+        assert_eq!(
+            content_disposition("cat.png", Format::Webp, false),
+            "inline; filename=\"cat.webp\""
+        );
+        assert_eq!(
+            content_disposition("archive.tar.gz", Format::Jpeg, true),
+            "attachment; filename=\"archive.tar.jpg\""
+        );
+        assert_eq!(
+            content_disposition("", Format::Png, false),
+            "inline; filename=\"image.png\""
+        );
+        assert_eq!(
+            content_disposition("chat \"noir\".jpg", Format::Jpeg, false),
+            "inline; filename=\"chat _noir_.jpg\"; filename*=UTF-8''chat%20%22noir%22%2Ejpg"
+        );
+        assert!(content_disposition("café", Format::Avif, false)
+            .contains("filename*=UTF-8''caf%C3%A9%2Eavif"));
+    }
+
+    #[test]
+    fn etag_and_304() {
+        let meta = ImageMeta {
+            format: Format::Png,
+            cache_control: "public, max-age=1",
+            varies: true,
+            file_stem: "a",
+            download: false,
+        };
+        let first = image(Bytes::from_static(b"abc"), &meta, &HeaderMap::new());
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[ETAG].clone();
+        let mut h = HeaderMap::new();
+        h.insert(IF_NONE_MATCH, etag.clone());
+        let second = image(Bytes::from_static(b"abc"), &meta, &h);
+        assert_eq!(second.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(second.headers()[ETAG], etag);
+        assert_eq!(second.headers()[VARY], "Accept");
+        assert_eq!(second.headers()[CACHE_CONTROL], "public, max-age=1");
+    }
+}

@@ -1,0 +1,252 @@
+//! Where originals come from: configured sources (http(s) base URLs, local directories)
+//! and, for `?url=`, any URL the [`guard::Policy`] allows.
+//!
+//! Every fetch is bounded in bytes (checked while streaming, whatever `Content-Length`
+//! says) and in time (one deadline for the whole download, redirects included).
+
+pub mod guard;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use url::Url;
+
+use crate::config::{Config, SourceBase};
+use crate::options::SourceRef;
+use guard::{GuardedResolver, Policy, Refusal};
+
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no source named {0:?}")]
+    UnknownSource(String),
+    #[error("source not found")]
+    NotFound,
+    #[error("source is larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("origin failed: {0}")]
+    Origin(String),
+    #[error("origin did not answer within {0:?}")]
+    Deadline(Duration),
+}
+
+/// The bytes of an original, and the URL they finally came from (after redirects).
+#[derive(Clone, Debug)]
+pub struct Original {
+    pub bytes: Bytes,
+    pub final_url: Option<Url>,
+}
+
+#[derive(Clone)]
+pub struct Fetcher {
+    sources: Arc<[crate::config::Source]>,
+    policy: Arc<Policy>,
+    /// For configured sources: the operator trusts them, redirects are followed.
+    trusted: reqwest::Client,
+    /// For `?url=`: resolves through the guard, follows no redirect by itself.
+    guarded: reqwest::Client,
+    max_bytes: u64,
+    deadline: Duration,
+}
+
+impl Fetcher {
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let policy = Arc::new(Policy {
+            allowed_hosts: config.allowed_hosts.clone(),
+            allowed_networks: config.allowed_networks.clone(),
+        });
+        let base = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("ferrotype/", env!("CARGO_PKG_VERSION")))
+                // A proxy from the environment would connect on our behalf, past the guard.
+                .no_proxy()
+                .connect_timeout(config.fetch_timeout)
+        };
+        let trusted = base()
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .build()?;
+        let guarded = base()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .build()?;
+        Ok(Self {
+            sources: config.sources.clone().into(),
+            policy,
+            trusted,
+            guarded,
+            max_bytes: config.max_source_bytes,
+            deadline: config.fetch_timeout,
+        })
+    }
+
+    /// Fetches an original within the deadline and the byte limit.
+    pub async fn fetch(&self, source: &SourceRef) -> Result<Original, Error> {
+        match tokio::time::timeout(self.deadline, self.fetch_unbounded(source)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Deadline(self.deadline)),
+        }
+    }
+
+    async fn fetch_unbounded(&self, source: &SourceRef) -> Result<Original, Error> {
+        match source {
+            SourceRef::Named {
+                name,
+                raw_path,
+                segments,
+            } => {
+                let src = self
+                    .sources
+                    .iter()
+                    .find(|s| s.name == *name)
+                    .ok_or_else(|| Error::UnknownSource(name.clone()))?;
+                match &src.base {
+                    SourceBase::Dir(dir) => read_file(dir, segments, self.max_bytes).await,
+                    SourceBase::Http(base) => {
+                        let url = base
+                            .join(raw_path)
+                            .map_err(|_| Error::Origin("bad source URL".into()))?;
+                        let resp = send(&self.trusted, &url).await?;
+                        let final_url = resp.url().clone();
+                        let bytes = self.body(resp).await?;
+                        Ok(Original {
+                            bytes,
+                            final_url: Some(final_url),
+                        })
+                    }
+                }
+            }
+            SourceRef::Url(url) => self.fetch_guarded(url.clone()).await,
+        }
+    }
+
+    /// Follows redirects by hand so that every hop passes the policy again.
+    async fn fetch_guarded(&self, mut url: Url) -> Result<Original, Error> {
+        for _ in 0..=MAX_REDIRECTS {
+            self.policy.check_url(&url)?;
+            let resp = send(&self.guarded, &url).await?;
+            if resp.status().is_redirection() {
+                let next = resp
+                    .headers()
+                    .get(http::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+                    .ok_or_else(|| Error::Origin("redirect without a usable Location".into()))?;
+                url = next;
+                continue;
+            }
+            let bytes = self.body(resp).await?;
+            return Ok(Original {
+                bytes,
+                final_url: Some(url),
+            });
+        }
+        Err(Error::Origin(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    /// Reads a successful response's body, refusing it as soon as it passes the byte limit.
+    async fn body(&self, resp: reqwest::Response) -> Result<Bytes, Error> {
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+            return Err(Error::NotFound);
+        }
+        if !status.is_success() {
+            return Err(Error::Origin(format!(
+                "origin answered {}",
+                status.as_u16()
+            )));
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
+            return Err(Error::TooLarge(self.max_bytes));
+        }
+        let mut buf = BytesMut::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Error::Origin(one_line(&e)))?;
+            if (buf.len() + chunk.len()) as u64 > self.max_bytes {
+                return Err(Error::TooLarge(self.max_bytes));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+async fn send(client: &reqwest::Client, url: &Url) -> Result<reqwest::Response, Error> {
+    client.get(url.clone()).send().await.map_err(|e| {
+        // The guarded resolver's refusal travels inside reqwest's connect error.
+        match find_refusal(&e) {
+            Some(r) => Error::Refused(r),
+            None => Error::Origin(one_line(&e)),
+        }
+    })
+}
+
+fn find_refusal(e: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<Refusal>() {
+            return Some(r.clone());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// An error and its causes on one line, without the URL (which may carry a signature).
+fn one_line(e: &reqwest::Error) -> String {
+    let mut out = if e.is_connect() {
+        "connection failed".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut cur = std::error::Error::source(e);
+    while let Some(err) = cur {
+        out.push_str(": ");
+        out.push_str(&err.to_string());
+        cur = err.source();
+    }
+    out
+}
+
+async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Original, Error> {
+    let path: PathBuf = segments.iter().fold(dir.to_path_buf(), |p, s| p.join(s));
+    // Segments were checked by the parser; canonicalising also stops symlinks out of the dir.
+    let (Ok(real), Ok(root)) = (
+        tokio::fs::canonicalize(&path).await,
+        tokio::fs::canonicalize(dir).await,
+    ) else {
+        return Err(Error::NotFound);
+    };
+    if !real.starts_with(&root) {
+        return Err(Error::NotFound);
+    }
+    let meta = tokio::fs::metadata(&real)
+        .await
+        .map_err(|_| Error::NotFound)?;
+    if !meta.is_file() {
+        return Err(Error::NotFound);
+    }
+    if meta.len() > max_bytes {
+        return Err(Error::TooLarge(max_bytes));
+    }
+    let bytes = tokio::fs::read(&real).await.map_err(|_| Error::NotFound)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(Error::TooLarge(max_bytes));
+    }
+    Ok(Original {
+        bytes: bytes.into(),
+        final_url: None,
+    })
+}
