@@ -152,6 +152,8 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             Ok(a) => Arc::new(a),
             Err(e) => return fail(e),
         };
+        // A plain line on stdout: scripts and tests wait for it (the bind may be port 0).
+        println!("ferrotype listening on http://{addr}");
         tracing::info!(%addr, "listening");
         match crate::http::serve(listener, app, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,368 @@
+//! Shared test harness: the real `ferrotype` binary on a loopback port, a real origin
+//! HTTP server on 127.0.0.1 serving the corpus, and decoders to check what came back.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrotype::signature::{Algorithm, Signer};
+use http_body_util::Full;
+
+pub const KEY: &str = "test-key";
+
+/// `../shared/corpus`, or `FERROTYPE_CORPUS`.
+pub fn corpus() -> PathBuf {
+    std::env::var_os("FERROTYPE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
+}
+
+/// The server binary, running until dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    signer: Signer,
+    pub client: reqwest::Client,
+    _cache: tempfile::TempDir,
+}
+
+pub struct ServerBuilder {
+    env: Vec<(String, String)>,
+    algorithm: Algorithm,
+    sign_key: String,
+}
+
+impl ServerBuilder {
+    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.env.push((k.to_owned(), v.into()));
+        self
+    }
+
+    /// Sign test URLs with this algorithm and key (the server's keys are set with `env`).
+    pub fn signing(mut self, algorithm: Algorithm, key: &str) -> Self {
+        self.algorithm = algorithm;
+        self.sign_key = key.to_owned();
+        self
+    }
+
+    pub fn start(self) -> Server {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrotype"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("FERROTYPE_BIND", "127.0.0.1:0")
+            .env("FERROTYPE_KEYS", KEY)
+            .env("FERROTYPE_CACHE_DIR", cache.path())
+            .env("FERROTYPE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn ferrotype");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(a) = line.strip_prefix("ferrotype listening on http://") {
+                        break a.parse().expect("address");
+                    }
+                }
+                _ => {
+                    let status = child.wait().ok();
+                    panic!("ferrotype exited before listening: {status:?}");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr,
+            signer: Signer::new(self.algorithm, vec![self.sign_key.into_bytes()]),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            _cache: cache,
+        }
+    }
+}
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            env: Vec::new(),
+            algorithm: Algorithm::Sha1,
+            sign_key: KEY.to_owned(),
+        }
+    }
+
+    /// A server whose source `corpus` is the corpus directory.
+    pub fn with_corpus() -> Server {
+        Self::builder()
+            .env(
+                "FERROTYPE_SOURCES",
+                format!("corpus=file://{}", corpus().display()),
+            )
+            .start()
+    }
+
+    pub fn url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.addr)
+    }
+
+    pub fn signed(&self, target: &str) -> String {
+        self.signer.signed_url(target)
+    }
+
+    /// GET a target as is (not signed).
+    pub async fn get_raw(&self, target: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.client.get(self.url(target));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().await.expect("request"), target).await
+    }
+
+    /// GET a target after signing it.
+    pub async fn get(&self, target: &str) -> Reply {
+        self.get_raw(&self.signed(target), &[]).await
+    }
+
+    pub async fn get_with(&self, target: &str, headers: &[(&str, &str)]) -> Reply {
+        self.get_raw(&self.signed(target), headers).await
+    }
+
+    pub async fn healthy(&self) -> bool {
+        let r = self.get_raw("/health", &[]).await;
+        r.status == 200 && r.body.as_ref() == b"ok"
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Reply {
+    pub target: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    async fn from(resp: reqwest::Response, target: &str) -> Self {
+        Self {
+            target: target.to_owned(),
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.expect("body"),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a 200 and returns the decoded format and size.
+    pub fn image(&self) -> Decoded {
+        assert_eq!(
+            self.status,
+            200,
+            "{}: {}",
+            self.target,
+            String::from_utf8_lossy(&self.body)
+        );
+        decode(&self.body)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub struct Decoded {
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Format from the magic bytes and size from the headers, independently of libvips.
+pub fn decode(b: &[u8]) -> Decoded {
+    let format = match imagesize::image_type(b).expect("an image type") {
+        imagesize::ImageType::Jpeg => "jpeg",
+        imagesize::ImageType::Png => "png",
+        imagesize::ImageType::Webp => "webp",
+        imagesize::ImageType::Gif => "gif",
+        imagesize::ImageType::Heif(imagesize::Compression::Av1) => "avif",
+        other => panic!("unexpected output type {other:?}"),
+    };
+    let size = imagesize::blob_size(b).expect("an image size");
+    Decoded {
+        format,
+        width: size.width as u32,
+        height: size.height as u32,
+    }
+}
+
+/// Full pixel decode with the `image` crate (not libvips) for JPEG, PNG, WebP and GIF.
+pub fn pixels(b: &[u8]) -> image::RgbaImage {
+    image::load_from_memory(b).expect("decodable").to_rgba8()
+}
+
+/// Frames in an animated GIF or WebP, counted by an independent decoder.
+pub fn frame_count(b: &[u8]) -> usize {
+    use image::AnimationDecoder;
+    let cursor = std::io::Cursor::new(b);
+    match decode(b).format {
+        "gif" => image::codecs::gif::GifDecoder::new(cursor)
+            .expect("gif")
+            .into_frames()
+            .count(),
+        "webp" => {
+            let d = image::codecs::webp::WebPDecoder::new(cursor).expect("webp");
+            if d.has_animation() {
+                d.into_frames().count()
+            } else {
+                1
+            }
+        }
+        _ => 1,
+    }
+}
+
+/// A real HTTP origin on 127.0.0.1 serving a directory, counting requests.
+/// `/status/NNN` answers NNN; `/slow/MS/path` waits MS ms before serving `path`.
+pub struct Origin {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Origin {
+    pub fn start(root: PathBuf) -> Origin {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send");
+                let root = Arc::new(root);
+                tokio::pin!(rx);
+                loop {
+                    let (stream, _) = tokio::select! {
+                        a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+                        _ = &mut rx => break,
+                    };
+                    let root = root.clone();
+                    let counter = counter.clone();
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                let root = root.clone();
+                                async move {
+                                    Ok::<_, Infallible>(serve_origin(&root, req.uri().path()).await)
+                                }
+                            },
+                        );
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("origin address");
+        Origin {
+            addr,
+            hits,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn serve_origin(root: &Path, path: &str) -> hyper::Response<Full<Bytes>> {
+    let respond = |status: u16, body: Vec<u8>| {
+        let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+        *r.status_mut() =
+            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        r
+    };
+    if let Some(code) = path.strip_prefix("/status/") {
+        return respond(code.parse().unwrap_or(500), b"status".to_vec());
+    }
+    let mut path = path.to_owned();
+    if let Some(rest) = path.clone().strip_prefix("/slow/") {
+        let (ms, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+        path = format!("/{rest}");
+    }
+    let decoded = percent_encoding::percent_decode_str(&path)
+        .decode_utf8_lossy()
+        .into_owned();
+    if decoded.contains("..") {
+        return respond(400, Vec::new());
+    }
+    match tokio::fs::read(root.join(decoded.trim_start_matches('/'))).await {
+        // A misleading Content-Type on purpose: ferrotype must sniff the bytes.
+        Ok(bytes) => {
+            let mut r = respond(200, bytes);
+            r.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/octet-stream"),
+            );
+            r
+        }
+        Err(_) => respond(404, b"not found".to_vec()),
+    }
+}
