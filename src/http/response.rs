@@ -47,7 +47,7 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             imaging::Error::NoSuchPage { .. } => (StatusCode::BAD_REQUEST, Brief),
             imaging::Error::Corrupt(_)
             | imaging::Error::TooManyPixels { .. }
-            | imaging::Error::Encode(..) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
+            | imaging::Error::Encode(_) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
         },
         Error::Pool(imaging::pool::Error::Overloaded) => (StatusCode::SERVICE_UNAVAILABLE, Never),
         Error::Pool(imaging::pool::Error::WorkerPanicked) => {

@@ -19,14 +19,14 @@ pub use sniff::{sniff, SourceFormat};
 pub enum Error {
     #[error("source is not an image format we decode ({0})")]
     Unsupported(&'static str),
-    #[error("source image is corrupt or truncated: {0}")]
+    #[error("source image is corrupt: {0}")]
     Corrupt(String),
     #[error("image has {pixels} pixels, over the limit of {limit}")]
     TooManyPixels { pixels: u64, limit: u64 },
     #[error("option \"page\": {page} is past the last page ({last})")]
     NoSuchPage { page: u32, last: u32 },
-    #[error("could not encode {0:?}: {1}")]
-    Encode(Format, String),
+    #[error("could not encode the result as {}", .0.extension())]
+    Encode(Format),
 }
 
 /// Starts libvips once per process, tuned for many small jobs in parallel.
@@ -35,6 +35,10 @@ pub fn init() -> Result<(), String> {
     // the format sniffer only lets through formats we decode anyway, this is a second lock.
     std::env::set_var("VIPS_BLOCK_UNTRUSTED", "1");
     Vips::init("ferrotype").map_err(|e| e.to_string())?;
+    // SVG is the exception: librsvg only ever sees documents that `sniff::check_structure`
+    // found free of entities, scripts and external references.
+    // SAFETY: a plain call into libvips with a NUL-terminated class name, after init.
+    unsafe { rs_vips::bindings::vips_operation_block_set(c"VipsForeignLoadSvg".as_ptr(), 0) };
     // Parallelism comes from running requests side by side; more vips threads per image
     // gave nothing on small machines (see STACK.md) and fight the worker pool.
     Vips::concurrency_set(1);
@@ -120,7 +124,7 @@ impl Imaging {
         accepts: Accepts,
     ) -> Result<Output, Error> {
         let source = sniff(bytes)?;
-        sniff::check_complete(source, bytes)?;
+        sniff::check_structure(source, bytes)?;
         let header = read_header(bytes)?;
         if let Some(page) = spec.page {
             if page >= header.pages {
@@ -162,7 +166,10 @@ impl Imaging {
         format: Format,
     ) -> Result<Output, Error> {
         let strip = !spec.keep_metadata;
-        let err = |e: rs_vips::error::Error| Error::Encode(format, vips_message(&e));
+        let err = |e: rs_vips::error::Error| {
+            tracing::debug!(detail = %vips_message(&e), "libvips failed to encode");
+            Error::Encode(format)
+        };
         let bytes = match format {
             Format::Jpeg => {
                 let q = spec.quality.map_or(80, i32::from);
@@ -232,8 +239,11 @@ fn vips_message(e: &rs_vips::error::Error) -> String {
     text.lines().next().unwrap_or("").trim().to_owned()
 }
 
+/// libvips' own message goes to the log only: its error buffer is shared by every thread,
+/// so under load it may describe another request's image.
 fn corrupt(e: rs_vips::error::Error) -> Error {
-    Error::Corrupt(vips_message(&e))
+    tracing::debug!(detail = %vips_message(&e), "libvips failed");
+    Error::Corrupt("libvips could not decode it".into())
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header, Error> {

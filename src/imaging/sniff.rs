@@ -117,15 +117,19 @@ fn looks_like_html(b: &[u8]) -> bool {
         .any(|p| head.starts_with(p))
 }
 
-/// libvips decodes a truncated JPEG or PNG from a buffer without error (grey fill), so
-/// the end markers are checked here.
-pub fn check_complete(format: SourceFormat, b: &[u8]) -> Result<(), Error> {
+/// Structural checks libvips does not make for us:
+/// - a truncated JPEG or PNG decodes from a buffer without error (grey fill), so the end
+///   markers are looked for here;
+/// - a GIF frame larger than its canvas is how decompression bombs hide in GIFs;
+/// - SVG is rasterised by librsvg, which must never be asked to resolve entities or
+///   external references, so SVGs that carry them are refused outright.
+pub fn check_structure(format: SourceFormat, b: &[u8]) -> Result<(), Error> {
     match format {
         SourceFormat::Jpeg => {
             // Some writers pad after EOI; what comes before the padding must be FF D9.
             let end = b
                 .iter()
-                .rposition(|&x| x != 0 && x != b'\n' && x != b'\r' && x != b' ');
+                .rposition(|&x| !matches!(x, 0 | b'\n' | b'\r' | b' '));
             match end {
                 Some(i) if i >= 1 && b[i - 1] == 0xFF && b[i] == 0xD9 => Ok(()),
                 _ => Err(Error::Corrupt(
@@ -141,8 +145,98 @@ pub fn check_complete(format: SourceFormat, b: &[u8]) -> Result<(), Error> {
                 Err(Error::Corrupt("PNG has no IEND chunk (truncated?)".into()))
             }
         }
+        SourceFormat::Gif => check_gif_frames(b),
+        SourceFormat::Svg => check_svg(b),
         _ => Ok(()),
     }
+}
+
+/// Walks a GIF's blocks and refuses frames that reach outside the logical screen.
+fn check_gif_frames(b: &[u8]) -> Result<(), Error> {
+    let bad = |why: &str| Err(Error::Corrupt(format!("GIF {why}")));
+    let u16_at = |i: usize| {
+        b.get(i..i + 2)
+            .map(|s| u32::from(u16::from_le_bytes([s[0], s[1]])))
+    };
+    let (Some(screen_w), Some(screen_h), Some(&flags)) = (u16_at(6), u16_at(8), b.get(10)) else {
+        return bad("header is truncated");
+    };
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3usize << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let mut i = 13 + table(flags);
+    // Data sub-blocks: a length byte, that many bytes, until a zero length.
+    let skip_blocks = |mut i: usize| -> Option<usize> {
+        loop {
+            let len = usize::from(*b.get(i)?);
+            i += 1 + len;
+            if len == 0 {
+                return Some(i);
+            }
+        }
+    };
+    loop {
+        match b.get(i) {
+            Some(0x3B) => return Ok(()),
+            Some(0x21) => match skip_blocks(i + 2) {
+                Some(next) => i = next,
+                None => return bad("extension is truncated"),
+            },
+            Some(0x2C) => {
+                let (Some(left), Some(top), Some(w), Some(h), Some(&f)) = (
+                    u16_at(i + 1),
+                    u16_at(i + 3),
+                    u16_at(i + 5),
+                    u16_at(i + 7),
+                    b.get(i + 9),
+                ) else {
+                    return bad("image descriptor is truncated");
+                };
+                if left + w > screen_w || top + h > screen_h {
+                    return bad(&format!(
+                        "frame {w}x{h} at {left},{top} reaches outside the {screen_w}x{screen_h} canvas"
+                    ));
+                }
+                match skip_blocks(i + 10 + table(f) + 1) {
+                    Some(next) => i = next,
+                    None => return bad("image data is truncated"),
+                }
+            }
+            // No trailer, or junk after the last frame: decoders stop here, and so do we.
+            _ => return Ok(()),
+        }
+    }
+}
+
+fn check_svg(b: &[u8]) -> Result<(), Error> {
+    let text = String::from_utf8_lossy(b).to_ascii_lowercase();
+    let refused = |what: &str| Err(Error::Corrupt(format!("SVG with {what} is refused")));
+    if text.contains("<!entity") {
+        return refused("entity declarations");
+    }
+    if text.contains("<script") || text.contains("<foreignobject") {
+        return refused("scripts or foreign objects");
+    }
+    if text.contains("@import") {
+        return refused("style imports");
+    }
+    // Every reference must stay inside the document (`#id`) or be inline data.
+    let external = ["href=\"", "href='", "url(\"", "url('", "url("]
+        .iter()
+        .any(|open| {
+            text.match_indices(open).any(|(at, _)| {
+                let value = text[at + open.len()..].trim_start();
+                !(value.starts_with('#') || value.starts_with("data:"))
+            })
+        });
+    if external {
+        return refused("external references");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -179,10 +273,41 @@ mod tests {
 
     #[test]
     fn truncation() {
-        assert!(check_complete(SourceFormat::Jpeg, b"\xFF\xD8\xFF..\xFF\xD9").is_ok());
-        assert!(check_complete(SourceFormat::Jpeg, b"\xFF\xD8\xFF..\xFF\xD9\0\0").is_ok());
-        assert!(check_complete(SourceFormat::Jpeg, b"\xFF\xD8\xFF....").is_err());
-        assert!(check_complete(SourceFormat::Png, b"\x89PNG....IEND\xAE\x42\x60\x82").is_ok());
-        assert!(check_complete(SourceFormat::Png, b"\x89PNG....IDAT").is_err());
+        assert!(check_structure(SourceFormat::Jpeg, b"\xFF\xD8\xFF..\xFF\xD9").is_ok());
+        assert!(check_structure(SourceFormat::Jpeg, b"\xFF\xD8\xFF..\xFF\xD9\0\0").is_ok());
+        assert!(check_structure(SourceFormat::Jpeg, b"\xFF\xD8\xFF....").is_err());
+        assert!(check_structure(SourceFormat::Png, b"\x89PNG....IEND\xAE\x42\x60\x82").is_ok());
+        assert!(check_structure(SourceFormat::Png, b"\x89PNG....IDAT").is_err());
+    }
+
+    #[test]
+    fn gif_frames_inside_the_canvas() {
+        // 4x4 canvas, no colour table, one 4x4 frame, trailer.
+        let ok = b"GIF89a\x04\x00\x04\x00\x00\x00\x00\x2C\x00\x00\x00\x00\x04\x00\x04\x00\x00\x02\x01\x00\x00\x3B";
+        assert_eq!(check_structure(SourceFormat::Gif, ok), Ok(()));
+        let mut wide = ok.to_vec();
+        wide[18] = 0x05; // frame width 5 on a 4-wide canvas
+        assert!(check_structure(SourceFormat::Gif, &wide).is_err());
+        assert!(check_structure(SourceFormat::Gif, &ok[..21]).is_err());
+    }
+
+    #[test]
+    fn svg_references_stay_inside() {
+        let plain =
+            b"<svg xmlns='http://www.w3.org/2000/svg'><use href='#a'/><rect fill='url(#g)'/></svg>";
+        assert_eq!(check_structure(SourceFormat::Svg, plain), Ok(()));
+        for bad in [
+            &b"<svg><image href='file:///etc/passwd'/></svg>"[..],
+            b"<svg><rect fill='url(http://x/p#a)'/></svg>",
+            b"<!DOCTYPE svg [<!ENTITY a 'b'>]><svg/>",
+            b"<svg><script>1</script></svg>",
+            b"<svg><style>@import url(x.css);</style></svg>",
+        ] {
+            assert!(
+                check_structure(SourceFormat::Svg, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }
