@@ -184,6 +184,7 @@ impl Imaging {
             Format::Webp => {
                 let q = spec.quality.map_or(80, i32::from);
                 img.webpsave_buffer_with_opts(VOption::new().set("Q", q).set("strip", strip))
+                    .map(|b| if strip { strip_webp_metadata(b) } else { b })
             }
             Format::Avif => {
                 let q = spec.quality.map_or(55, i32::from);
@@ -416,12 +417,83 @@ fn finish(
     };
     let mut img = img.copy().map_err(corrupt)?;
     if !spec.keep_metadata {
-        // webpsave on libvips 8.14 ignores `strip`, so the blobs go before any saver sees them.
-        for field in ["exif-data", "xmp-data", "iptc-data", "icc-profile-data"] {
-            let _ = img.remove(field);
+        // webpsave on libvips 8.14 ignores `strip` and rebuilds EXIF from the `exif-*`
+        // fields, so every metadata field goes before any saver sees the image.
+        for field in field_names(&img) {
+            if STRIPPED_PREFIXES.iter().any(|p| field.starts_with(p)) {
+                let _ = img.remove(&field);
+            }
         }
     }
     Ok(img)
+}
+
+/// Drops the `EXIF` and `XMP ` chunks of a WebP file. libvips 8.14's webpsave writes a
+/// fresh EXIF block (resolution, orientation, dimensions) even with `strip` and with every
+/// metadata field removed, so the container is edited after encoding.
+fn strip_webp_metadata(webp: Vec<u8>) -> Vec<u8> {
+    const EXIF_FLAG: u8 = 0x08;
+    const XMP_FLAG: u8 = 0x04;
+    if webp.len() < 12 || &webp[0..4] != b"RIFF" || &webp[8..12] != b"WEBP" {
+        return webp;
+    }
+    let mut out = webp[..12].to_vec();
+    let mut i = 12;
+    while i + 8 <= webp.len() {
+        let fourcc = &webp[i..i + 4];
+        let size =
+            u32::from_le_bytes([webp[i + 4], webp[i + 5], webp[i + 6], webp[i + 7]]) as usize;
+        let end = (i + 8 + size + (size & 1)).min(webp.len());
+        match fourcc {
+            b"EXIF" | b"XMP " => {}
+            b"VP8X" => {
+                let at = out.len() + 8;
+                out.extend_from_slice(&webp[i..end]);
+                if let Some(flags) = out.get_mut(at) {
+                    *flags &= !(EXIF_FLAG | XMP_FLAG);
+                }
+            }
+            _ => out.extend_from_slice(&webp[i..end]),
+        }
+        i = end;
+    }
+    let riff_size = u32::try_from(out.len() - 8).unwrap_or(u32::MAX);
+    out[4..8].copy_from_slice(&riff_size.to_le_bytes());
+    out
+}
+
+/// Metadata that `meta=0` removes: EXIF, XMP, IPTC, ICC (pixels are sRGB by then) and comments.
+const STRIPPED_PREFIXES: &[&str] = &[
+    "exif-",
+    "xmp-",
+    "iptc-",
+    "icc-profile-",
+    "png-comment-",
+    "gif-comment",
+];
+
+fn field_names(img: &VipsImage) -> Vec<String> {
+    use rs_vips::bindings::{g_strfreev, vips_image_get_fields};
+    let mut names = Vec::new();
+    // SAFETY: `vips_image_get_fields` returns a NULL-terminated array of C strings that we
+    // own; each is copied out before the array is freed with `g_strfreev`, once.
+    unsafe {
+        let fields = vips_image_get_fields(img.as_mut_ptr());
+        if fields.is_null() {
+            return names;
+        }
+        let mut i = 0;
+        while !(*fields.add(i)).is_null() {
+            names.push(
+                std::ffi::CStr::from_ptr(*fields.add(i))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            i += 1;
+        }
+        g_strfreev(fields);
+    }
+    names
 }
 
 /// Converts to 8-bit sRGB (keeping alpha) whatever the source's colour space and depth.
