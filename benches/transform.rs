@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use ferrotype::imaging::{init, Accepts, Imaging, Limits};
 use ferrotype::options::parse_transform;
 use rs_vips::voption::{Setter, VOption};
@@ -54,6 +54,9 @@ fn transform(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("transform_2mp");
+    // Tens of milliseconds per call: criterion's default linear sampling would need
+    // ~200 calls per bench; equal-sized samples keep the run to a few seconds each.
+    group.sampling_mode(SamplingMode::Flat);
     for format in ["jpeg", "webp"] {
         let query = format!("w={WIDTH}&fm={format}");
         let spec = parse_transform("/transform/x/a.jpg", &query)
