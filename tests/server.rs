@@ -160,3 +160,21 @@ async fn demo_mode_prints_working_signed_urls() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn speaks_h2c_as_well_as_http_1_1() {
+    let server = Server::with_corpus();
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2
+        .get(server.url(&server.signed("/transform/corpus/photo/rocket.jpg?w=64&fm=webp")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    assert_eq!(common::decode(&r.bytes().await.unwrap()).width, 64);
+}
