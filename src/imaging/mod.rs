@@ -141,10 +141,10 @@ impl Imaging {
         } else {
             1
         };
-        self.check_pixels(u64::from(header.width) * u64::from(header.height) * u64::from(frames))?;
+        self.check_pixels(pixels(header.width, header.height, frames))?;
 
         let plan = Plan::new(&header, spec);
-        self.check_pixels(u64::from(plan.canvas.0) * u64::from(plan.canvas.1) * u64::from(frames))?;
+        self.check_pixels(pixels(plan.canvas.0, plan.canvas.1, frames))?;
 
         let img = thumbnail(bytes, &plan, spec.page, frames)?;
         let img = finish(img, &plan, spec, format, frames)?;
@@ -203,6 +203,12 @@ impl Imaging {
         .map_err(err)?;
         Ok(Output { bytes, format })
     }
+}
+
+fn pixels(width: u32, height: u32, frames: u32) -> u64 {
+    u64::from(width)
+        .saturating_mul(u64::from(height))
+        .saturating_mul(u64::from(frames))
 }
 
 /// API.md §3: `fm` absent follows the source; `auto` negotiates; both fall back on
