@@ -77,21 +77,6 @@ async fn hostile_files_in_parallel_do_not_take_the_server_down() {
     assert!(s.alive());
 }
 
-/// A raw request, for targets an HTTP client would normalise or refuse to send.
-async fn raw(s: &Server, target: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    stream.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out)
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn malformed_urls_are_4xx() {
     let s = Server::with_corpus();
@@ -115,7 +100,7 @@ async fn malformed_urls_are_4xx() {
         "/transform/corpus".to_owned(),
     ] {
         let signed = s.signed(&target);
-        let status = raw(&s, &signed).await;
+        let status = s.raw_status(&signed).await;
         assert!((400..500).contains(&status), "{target}: {status}");
     }
     // Unsigned garbage is a 403, whatever it looks like.
@@ -124,7 +109,7 @@ async fn malformed_urls_are_4xx() {
         "/transform?%00=%00",
         "/info/../../etc/passwd",
     ] {
-        assert_eq!(raw(&s, target).await, 403, "{target}");
+        assert_eq!(s.raw_status(target).await, 403, "{target}");
     }
     assert!(s.healthy().await);
 }

@@ -144,6 +144,24 @@ impl Server {
         self.get_raw(&self.signed(target), headers).await
     }
 
+    /// Status of a raw HTTP/1.1 GET, for targets an HTTP client would normalise (`..`) or
+    /// refuse to send.
+    pub async fn raw_status(&self, target: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.expect("read");
+        String::from_utf8_lossy(&out)
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub async fn healthy(&self) -> bool {
         let r = self.get_raw("/health", &[]).await;
         r.status == 200 && r.body.as_ref() == b"ok"
