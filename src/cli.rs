@@ -148,7 +148,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             print!("{}", crate::demo::banner(&config));
         }
         let addr = listener.local_addr().map_or(config.bind, |a| a);
-        let app = match crate::http::App::new(config) {
+        let app = match crate::http::App::new(config).await {
             Ok(a) => Arc::new(a),
             Err(e) => return fail(e),
         };

@@ -3,6 +3,7 @@
 //! The library holds everything; the `ferrotype` binary only parses its command line
 //! (see [`cli`]). `ARCHITECTURE.md` maps the modules and a request's path through them.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 mod demo;
@@ -14,7 +15,7 @@ pub mod source;
 
 /// Every way a request can fail. The HTTP status of each is decided in one place,
 /// [`http::response::status_of`].
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Signature(#[from] signature::Error),

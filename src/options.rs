@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     #[error("unknown option {0:?}")]
     Unknown(String),
@@ -199,6 +199,22 @@ impl SourceRef {
 pub struct TransformRequest {
     pub source: SourceRef,
     pub spec: TransformSpec,
+    /// `v`: busts the originals cache; processing ignores it.
+    pub version: Option<String>,
+}
+
+impl TransformRequest {
+    /// Identifies the result bytes: everything that changes them, nothing that only
+    /// changes headers (`filename`, `dl`) or the URL's lifetime (`exp`). Callers add the
+    /// negotiated `Accept` variant for `fm=auto`.
+    pub fn result_key(&self) -> String {
+        let spec = TransformSpec {
+            filename: None,
+            download: false,
+            ..self.spec.clone()
+        };
+        format!("{:?}|{spec:?}|{:?}", self.source, self.version)
+    }
 }
 
 /// Query pieces decoded as `application/x-www-form-urlencoded`, the signature dropped.
@@ -231,6 +247,7 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
         ..TransformSpec::default()
     };
     let mut url = None;
+    let mut version = None;
     let mut seen: Vec<String> = Vec::new();
     let mut focal = (None, None);
     for (name, value) in query_pairs(query) {
@@ -263,7 +280,7 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
                 v.parse::<u64>()
                     .map_err(|_| invalid("exp", "expected unix seconds"))?;
             }
-            "v" => parse_version(v)?,
+            "v" => version = Some(parse_version(v)?),
             "url" => url = Some(parse_url(v)?),
             other => return Err(Error::Unknown(other.to_owned())),
         }
@@ -286,7 +303,11 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
         }
         (rest, None) => parse_source_path(rest)?,
     };
-    Ok(TransformRequest { source, spec })
+    Ok(TransformRequest {
+        source,
+        spec,
+        version,
+    })
 }
 
 /// `/{source}/{path…}` into a named source and checked path segments.
@@ -469,12 +490,12 @@ fn parse_filename(v: &str) -> Result<String, Error> {
     Ok(v.to_owned())
 }
 
-fn parse_version(v: &str) -> Result<(), Error> {
+fn parse_version(v: &str) -> Result<String, Error> {
     let ok = (1..=64).contains(&v.len())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
-        Ok(())
+        Ok(v.to_owned())
     } else {
         Err(invalid(
             "v",
@@ -580,6 +601,18 @@ mod tests {
         }
         assert_eq!(spec("W=1"), Err(Error::Unknown("W".into())));
         assert_eq!(spec("w=1&w=2"), Err(Error::Repeated("w".into())));
+    }
+
+    #[test]
+    fn result_keys_ignore_header_only_options() {
+        let key = |q: &str| {
+            parse_transform("/transform/src/a.jpg", q)
+                .unwrap()
+                .result_key()
+        };
+        assert_eq!(key("w=5&exp=1"), key("w=5&filename=x&dl=1"));
+        assert_ne!(key("w=5"), key("w=6"));
+        assert_ne!(key("w=5"), key("w=5&v=2"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tower::{Layer, Service};
 
 use crate::http::response::error_response;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     #[error("missing or invalid signature")]
     BadSignature,

@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,6 +29,9 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::cache::{self, DiskCache, Outcome, Rendered};
 use crate::config::Config;
 use crate::imaging::pool::Pool;
 use crate::imaging::{Accepts, Imaging, Limits};
@@ -50,11 +53,26 @@ pub struct App {
     fetcher: Fetcher,
     imaging: Arc<Imaging>,
     pool: Pool,
+    results: moka::future::Cache<String, Arc<Rendered>>,
+    metrics: Option<&'static PrometheusHandle>,
+}
+
+/// The process-wide metrics recorder, installed by the first `App`.
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
 }
 
 impl App {
-    pub fn new(config: Config) -> Result<Self, String> {
-        let fetcher = Fetcher::new(&config).map_err(|e| format!("HTTP client: {e}"))?;
+    /// Opens the originals cache under `config.cache_dir` (rebuilding its index).
+    pub async fn new(config: Config) -> Result<Self, String> {
+        let originals_dir = config.cache_dir.join("originals");
+        let originals = DiskCache::open(&originals_dir, config.cache_max_bytes)
+            .await
+            .map_err(|e| format!("originals cache {}: {e}", originals_dir.display()))?;
+        let fetcher = Fetcher::new(&config, originals).map_err(|e| format!("HTTP client: {e}"))?;
         let imaging = Imaging::new(
             Limits {
                 max_source_pixels: config.max_source_pixels,
@@ -63,6 +81,8 @@ impl App {
             config.workers.div_ceil(2),
         );
         Ok(Self {
+            results: cache::results(config.result_cache_bytes),
+            metrics: prometheus(),
             pool: Pool::new(config.workers, config.queue),
             imaging: Arc::new(imaging),
             fetcher,
@@ -83,6 +103,7 @@ impl App {
             match req.uri().path() {
                 "/health" => Ok(text(StatusCode::OK, "ok")),
                 "/ready" => Ok(self.ready().await),
+                "/metrics" => Ok(self.metrics()),
                 p if p == "/transform" || p.starts_with("/transform/") => {
                     self.transform(&req).await
                 }
@@ -119,22 +140,57 @@ impl App {
         resp
     }
 
+    fn metrics(&self) -> Response<Body> {
+        let mut resp = match self.metrics {
+            Some(handle) => text(StatusCode::OK, &handle.render()),
+            None => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metrics recorder unavailable\n",
+            ),
+        };
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+
     async fn transform<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
         let uri = req.uri();
         let request = options::parse_transform(uri.path(), uri.query().unwrap_or(""))?;
-        let original = self.fetcher.fetch(&request.source).await?;
-        let accepts = req
-            .headers()
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .map(Accepts::from_header)
-            .unwrap_or_default();
-        let imaging = self.imaging.clone();
-        let spec = request.spec.clone();
-        let output = self
-            .pool
-            .run(move || imaging.transform(&original.bytes, &spec, accepts))
-            .await??;
+        let accepts = if request.spec.format == FormatChoice::Auto {
+            req.headers()
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(Accepts::from_header)
+                .unwrap_or_default()
+        } else {
+            Accepts::default()
+        };
+        let key = format!("{}|{accepts:?}", request.result_key());
+        let mut outcome = Outcome::Hit;
+        // Identical concurrent requests wait for one transform; errors are not cached.
+        let rendered = self
+            .results
+            .try_get_with(key, async {
+                outcome = Outcome::Miss;
+                let original = self
+                    .fetcher
+                    .fetch(&request.source, request.version.as_deref())
+                    .await?;
+                let imaging = self.imaging.clone();
+                let spec = request.spec.clone();
+                let output = self
+                    .pool
+                    .run(move || imaging.transform(&original.bytes, &spec, accepts))
+                    .await??;
+                metrics::counter!("ferrotype_transforms_total").increment(1);
+                Ok::<_, Error>(Arc::new(Rendered::new(
+                    Bytes::from(output.bytes),
+                    output.format,
+                )))
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        metrics::counter!("ferrotype_results_total", "cache" => outcome.label()).increment(1);
         let stem = request
             .spec
             .filename
@@ -142,17 +198,13 @@ impl App {
             .or_else(|| request.source.file_name())
             .unwrap_or_default();
         let meta = ImageMeta {
-            format: output.format,
+            format: rendered.format,
             cache_control: &self.config.cache_control,
             varies: request.spec.format == FormatChoice::Auto,
             file_stem: &stem,
             download: request.spec.download,
         };
-        Ok(response::image(
-            Bytes::from(output.bytes),
-            &meta,
-            req.headers(),
-        ))
+        Ok(response::image(&rendered, &meta, req.headers()))
     }
 }
 

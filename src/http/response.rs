@@ -8,9 +8,9 @@ use http::header::{
 };
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
-use sha2::{Digest, Sha256};
 
 use super::Body;
+use crate::cache::Rendered;
 use crate::options::Format;
 use crate::{imaging, signature, source, Error};
 
@@ -41,6 +41,7 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             source::Error::Refused(_) => (StatusCode::FORBIDDEN, Never),
             source::Error::Origin(_) => (StatusCode::BAD_GATEWAY, Never),
             source::Error::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Never),
+            source::Error::Cache(_) => (StatusCode::SERVICE_UNAVAILABLE, Never),
         },
         Error::Imaging(e) => match e {
             imaging::Error::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, Brief),
@@ -108,21 +109,25 @@ pub struct ImageMeta<'a> {
 }
 
 /// The image, or 304 when `If-None-Match` already names it.
-pub fn image(bytes: Bytes, meta: &ImageMeta<'_>, request_headers: &HeaderMap) -> Response<Body> {
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+pub fn image(
+    rendered: &Rendered,
+    meta: &ImageMeta<'_>,
+    request_headers: &HeaderMap,
+) -> Response<Body> {
+    let etag = &rendered.etag;
     let not_modified = request_headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag);
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == *etag);
     let mut resp = if not_modified {
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        let mut r = Response::new(Full::new(bytes));
+        let mut r = Response::new(Full::new(rendered.bytes.clone()));
         r.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static(meta.format.content_type()),
@@ -130,7 +135,7 @@ pub fn image(bytes: Bytes, meta: &ImageMeta<'_>, request_headers: &HeaderMap) ->
         r
     };
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(ETAG, v);
     }
     if let Ok(v) = HeaderValue::from_str(meta.cache_control) {
@@ -213,12 +218,13 @@ mod tests {
             file_stem: "a",
             download: false,
         };
-        let first = image(Bytes::from_static(b"abc"), &meta, &HeaderMap::new());
+        let rendered = Rendered::new(Bytes::from_static(b"abc"), Format::Png);
+        let first = image(&rendered, &meta, &HeaderMap::new());
         assert_eq!(first.status(), StatusCode::OK);
         let etag = first.headers()[ETAG].clone();
         let mut h = HeaderMap::new();
         h.insert(IF_NONE_MATCH, etag.clone());
-        let second = image(Bytes::from_static(b"abc"), &meta, &h);
+        let second = image(&rendered, &meta, &h);
         assert_eq!(second.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(second.headers()[ETAG], etag);
         assert_eq!(second.headers()[VARY], "Accept");

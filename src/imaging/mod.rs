@@ -15,7 +15,7 @@ use rs_vips::{enums, Vips, VipsImage};
 use crate::options::{Fit, Format, FormatChoice, Gravity, Rgba, Rotation, TransformSpec};
 pub use sniff::{sniff, SourceFormat};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     #[error("source is not an image format we decode ({0})")]
     Unsupported(&'static str),

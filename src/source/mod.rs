@@ -2,7 +2,8 @@
 //! and, for `?url=`, any URL the [`guard::Policy`] allows.
 //!
 //! Every fetch is bounded in bytes (checked while streaming, whatever `Content-Length`
-//! says) and in time (one deadline for the whole download, redirects included).
+//! says) and in time (one deadline for the whole download, redirects included). Remote
+//! originals are downloaded once into the [`DiskCache`]; local directories are read as is.
 
 pub mod guard;
 
@@ -10,17 +11,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::cache::{self, DiskCache, Outcome};
 use crate::config::{Config, SourceBase};
 use crate::options::SourceRef;
 use guard::{GuardedResolver, Policy, Refusal};
 
 const MAX_REDIRECTS: usize = 5;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("no source named {0:?}")]
     UnknownSource(String),
@@ -34,13 +37,16 @@ pub enum Error {
     Origin(String),
     #[error("origin did not answer within {0:?}")]
     Deadline(Duration),
+    #[error("local cache unavailable: {0}")]
+    Cache(String),
 }
 
-/// The bytes of an original, and the URL they finally came from (after redirects).
+/// The bytes of an original.
 #[derive(Clone, Debug)]
 pub struct Original {
     pub bytes: Bytes,
-    pub final_url: Option<Url>,
+    /// Whether the originals cache already had them (local files count as hits).
+    pub cache: Outcome,
 }
 
 #[derive(Clone)]
@@ -53,10 +59,11 @@ pub struct Fetcher {
     guarded: reqwest::Client,
     max_bytes: u64,
     deadline: Duration,
+    originals: DiskCache,
 }
 
 impl Fetcher {
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &Config, originals: DiskCache) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(Policy {
             allowed_hosts: config.allowed_hosts.clone(),
             allowed_networks: config.allowed_networks.clone(),
@@ -84,19 +91,29 @@ impl Fetcher {
             guarded,
             max_bytes: config.max_source_bytes,
             deadline: config.fetch_timeout,
+            originals,
         })
     }
 
-    /// Fetches an original within the deadline and the byte limit.
-    pub async fn fetch(&self, source: &SourceRef) -> Result<Original, Error> {
-        match tokio::time::timeout(self.deadline, self.fetch_unbounded(source)).await {
+    /// Fetches an original within the deadline and the byte limit. `version` is the `v`
+    /// option: originals are immutable, so a new `v` is the way to a new download.
+    pub async fn fetch(
+        &self,
+        source: &SourceRef,
+        version: Option<&str>,
+    ) -> Result<Original, Error> {
+        match tokio::time::timeout(self.deadline, self.fetch_unbounded(source, version)).await {
             Ok(result) => result,
             Err(_) => Err(Error::Deadline(self.deadline)),
         }
     }
 
-    async fn fetch_unbounded(&self, source: &SourceRef) -> Result<Original, Error> {
-        match source {
+    async fn fetch_unbounded(
+        &self,
+        source: &SourceRef,
+        version: Option<&str>,
+    ) -> Result<Original, Error> {
+        let (url, guarded) = match source {
             SourceRef::Named {
                 name,
                 raw_path,
@@ -108,53 +125,72 @@ impl Fetcher {
                     .find(|s| s.name == *name)
                     .ok_or_else(|| Error::UnknownSource(name.clone()))?;
                 match &src.base {
-                    SourceBase::Dir(dir) => read_file(dir, segments, self.max_bytes).await,
-                    SourceBase::Http(base) => {
-                        let url = base
-                            .join(raw_path)
-                            .map_err(|_| Error::Origin("bad source URL".into()))?;
-                        let resp = send(&self.trusted, &url).await?;
-                        let final_url = resp.url().clone();
-                        let bytes = self.body(resp).await?;
-                        Ok(Original {
-                            bytes,
-                            final_url: Some(final_url),
-                        })
-                    }
+                    SourceBase::Dir(dir) => return read_file(dir, segments, self.max_bytes).await,
+                    SourceBase::Http(base) => (
+                        base.join(raw_path)
+                            .map_err(|_| Error::Origin("bad source URL".into()))?,
+                        false,
+                    ),
                 }
             }
-            SourceRef::Url(url) => self.fetch_guarded(url.clone()).await,
-        }
+            SourceRef::Url(url) => {
+                // Refused before the cache is consulted: a URL the policy forbids today must
+                // not be served from a download that an older policy allowed.
+                self.policy.check_url(url)?;
+                (url.clone(), true)
+            }
+        };
+        let key = DiskCache::key(&format!("{url}\n{}", version.unwrap_or("")));
+        let fill = |file| async move {
+            let resp = if guarded {
+                self.follow_guarded(url).await?
+            } else {
+                send(&self.trusted, &url).await?
+            };
+            self.download(resp, file).await
+        };
+        let (bytes, outcome) =
+            self.originals
+                .get_or_fill(&key, fill)
+                .await
+                .map_err(|e| match &*e {
+                    cache::Error::Fill(e) => e.clone(),
+                    cache::Error::Io(e) => Error::Cache(e.to_string()),
+                })?;
+        metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
+        Ok(Original {
+            bytes,
+            cache: outcome,
+        })
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
-    async fn fetch_guarded(&self, mut url: Url) -> Result<Original, Error> {
+    async fn follow_guarded(&self, mut url: Url) -> Result<reqwest::Response, Error> {
         for _ in 0..=MAX_REDIRECTS {
             self.policy.check_url(&url)?;
             let resp = send(&self.guarded, &url).await?;
-            if resp.status().is_redirection() {
-                let next = resp
-                    .headers()
-                    .get(http::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
-                    .ok_or_else(|| Error::Origin("redirect without a usable Location".into()))?;
-                url = next;
-                continue;
+            if !resp.status().is_redirection() {
+                return Ok(resp);
             }
-            let bytes = self.body(resp).await?;
-            return Ok(Original {
-                bytes,
-                final_url: Some(url),
-            });
+            url = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| Error::Origin("redirect without a usable Location".into()))?;
         }
         Err(Error::Origin(format!(
             "more than {MAX_REDIRECTS} redirects"
         )))
     }
 
-    /// Reads a successful response's body, refusing it as soon as it passes the byte limit.
-    async fn body(&self, resp: reqwest::Response) -> Result<Bytes, Error> {
+    /// Streams a successful response's body into `file`, refusing it as soon as it passes
+    /// the byte limit, whatever `Content-Length` said.
+    async fn download(
+        &self,
+        resp: reqwest::Response,
+        mut file: tokio::fs::File,
+    ) -> Result<tokio::fs::File, Error> {
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
             return Err(Error::NotFound);
@@ -168,20 +204,24 @@ impl Fetcher {
         if resp.content_length().is_some_and(|n| n > self.max_bytes) {
             return Err(Error::TooLarge(self.max_bytes));
         }
-        let mut buf = BytesMut::new();
+        let mut written = 0u64;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| Error::Origin(one_line(&e)))?;
-            if (buf.len() + chunk.len()) as u64 > self.max_bytes {
+            written += chunk.len() as u64;
+            if written > self.max_bytes {
                 return Err(Error::TooLarge(self.max_bytes));
             }
-            buf.extend_from_slice(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| Error::Cache(e.to_string()))?;
         }
-        Ok(buf.freeze())
+        Ok(file)
     }
 }
 
 async fn send(client: &reqwest::Client, url: &Url) -> Result<reqwest::Response, Error> {
+    metrics::counter!("ferrotype_origin_requests_total").increment(1);
     client.get(url.clone()).send().await.map_err(|e| {
         // The guarded resolver's refusal travels inside reqwest's connect error.
         match find_refusal(&e) {
@@ -247,6 +287,6 @@ async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Or
     }
     Ok(Original {
         bytes: bytes.into(),
-        final_url: None,
+        cache: Outcome::Hit,
     })
 }

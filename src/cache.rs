@@ -1,0 +1,337 @@
+//! Caches: originals on disk, finished responses in memory. Both coalesce: however many
+//! requests want the same missing entry at once, it is produced once and they all wait for it.
+//!
+//! The disk cache is crash-safe by construction: an original is written to a temp file
+//! and renamed into place only when complete, so a `kill -9` can leave temp files (removed
+//! at the next start) but never a partial original under its final name. The in-memory
+//! index (moka, weighed in bytes, least recently used evicted) is rebuilt from the
+//! directory at start; evicting an entry deletes its file.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use moka::future::Cache;
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use sha2::{Digest, Sha256};
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+#[derive(Debug)]
+struct Entry {
+    path: PathBuf,
+    size: u64,
+}
+
+/// Originals on disk under `dir`, at most `max_bytes` of them.
+#[derive(Clone)]
+pub struct DiskCache {
+    dir: PathBuf,
+    index: Cache<String, Arc<Entry>>,
+}
+
+/// What went wrong filling an entry: the filler's own error, or the disk's.
+#[derive(Debug, thiserror::Error)]
+pub enum Error<E> {
+    #[error(transparent)]
+    Fill(E),
+    #[error("local cache: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Hit or miss, for metrics and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Hit,
+    Miss,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+        }
+    }
+}
+
+impl DiskCache {
+    /// Opens (creating) the cache directory, removes temp files left by a crash and
+    /// indexes what is there, oldest first so that they are the first evicted.
+    pub async fn open(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        tokio::fs::create_dir_all(dir).await?;
+        let index = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_: &String, e: &Arc<Entry>| u32::try_from(e.size).unwrap_or(u32::MAX))
+            .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(|_key, entry: Arc<Entry>, cause| {
+                // A replaced entry points at the same file, which now holds the new bytes.
+                if cause != RemovalCause::Replaced {
+                    let _ = std::fs::remove_file(&entry.path);
+                }
+            })
+            .build();
+        let cache = Self {
+            dir: dir.to_path_buf(),
+            index,
+        };
+        let dir = dir.to_path_buf();
+        let found = tokio::task::spawn_blocking(move || scan(&dir))
+            .await
+            .map_err(std::io::Error::other)??;
+        for (key, entry) in found {
+            cache.index.insert(key, Arc::new(entry)).await;
+        }
+        cache.index.run_pending_tasks().await;
+        Ok(cache)
+    }
+
+    /// The cache key of anything: a hex SHA-256, which is also the file name.
+    pub fn key(identity: &str) -> String {
+        hex::encode(Sha256::digest(identity.as_bytes()))
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        // Two levels of 256 directories keep any one directory small.
+        self.dir.join(&key[0..2]).join(&key[2..4]).join(key)
+    }
+
+    /// The bytes under `key`, produced by `fill` (which writes them into the file it is
+    /// given and hands it back) if they are not cached. Concurrent calls for one key run
+    /// `fill` once.
+    pub async fn get_or_fill<E, F, Fut>(
+        &self,
+        key: &str,
+        fill: F,
+    ) -> Result<(Bytes, Outcome), Arc<Error<E>>>
+    where
+        E: Send + Sync + 'static,
+        F: FnOnce(tokio::fs::File) -> Fut,
+        Fut: Future<Output = Result<tokio::fs::File, E>>,
+    {
+        let mut fill = Some(fill);
+        // Twice at most: an entry can be evicted (its file deleted) between lookup and read.
+        for _ in 0..2 {
+            let mut outcome = Outcome::Hit;
+            let entry = self
+                .index
+                .try_get_with(key.to_owned(), async {
+                    outcome = Outcome::Miss;
+                    let fill = fill
+                        .take()
+                        .ok_or_else(|| Error::Io(std::io::Error::other("entry vanished twice")))?;
+                    self.write(key, fill).await.map(Arc::new)
+                })
+                .await?;
+            match tokio::fs::read(&entry.path).await {
+                Ok(bytes) => return Ok((bytes.into(), outcome)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.index.invalidate(key).await;
+                }
+                Err(e) => return Err(Arc::new(Error::Io(e))),
+            }
+        }
+        Err(Arc::new(Error::Io(std::io::Error::other(
+            "cache entry vanished while read",
+        ))))
+    }
+
+    async fn write<E, F, Fut>(&self, key: &str, fill: F) -> Result<Entry, Error<E>>
+    where
+        F: FnOnce(tokio::fs::File) -> Fut,
+        Fut: Future<Output = Result<tokio::fs::File, E>>,
+    {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(&self.dir);
+        tokio::fs::create_dir_all(parent).await?;
+        let mut nonce = [0u8; 8];
+        let _ = getrandom::fill(&mut nonce);
+        let temp = parent.join(format!("{key}.{}{TEMP_SUFFIX}", hex::encode(nonce)));
+        let file = tokio::fs::File::create(&temp).await?;
+        let finished = match fill(file).await {
+            Ok(mut file) => file.flush().await.map_err(Error::Io),
+            Err(e) => Err(Error::Fill(e)),
+        };
+        if let Err(e) = finished {
+            let _ = tokio::fs::remove_file(&temp).await;
+            return Err(e);
+        }
+        tokio::fs::rename(&temp, &path).await?;
+        let size = tokio::fs::metadata(&path).await?.len();
+        Ok(Entry { path, size })
+    }
+
+    /// Bytes the index accounts for (equal to the bytes on disk once evictions have run).
+    pub async fn weighted_size(&self) -> u64 {
+        self.index.run_pending_tasks().await;
+        self.index.weighted_size()
+    }
+}
+
+/// Finds cached files and deletes temp files, returning entries oldest first.
+fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
+    let mut found = Vec::new();
+    for level1 in std::fs::read_dir(dir)? {
+        let level1 = level1?.path();
+        if !level1.is_dir() {
+            continue;
+        }
+        for level2 in std::fs::read_dir(&level1)? {
+            let level2 = level2?.path();
+            if !level2.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&level2)? {
+                let file = file?;
+                let path = file.path();
+                let name = file.file_name().to_string_lossy().into_owned();
+                if name.ends_with(TEMP_SUFFIX) {
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+                let meta = file.metadata()?;
+                if !meta.is_file()
+                    || name.len() != 64
+                    || !name.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    continue;
+                }
+                let used = meta
+                    .accessed()
+                    .or_else(|_| meta.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                found.push((
+                    used,
+                    name,
+                    Entry {
+                        path,
+                        size: meta.len(),
+                    },
+                ));
+            }
+        }
+    }
+    found.sort_by_key(|(used, ..)| *used);
+    Ok(found.into_iter().map(|(_, k, e)| (k, e)).collect())
+}
+
+/// A finished response body, shared by every request for the same result.
+#[derive(Debug)]
+pub struct Rendered {
+    pub bytes: Bytes,
+    pub format: crate::options::Format,
+    /// Strong ETag, quotes included.
+    pub etag: String,
+}
+
+impl Rendered {
+    pub fn new(bytes: Bytes, format: crate::options::Format) -> Self {
+        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+        Self {
+            bytes,
+            format,
+            etag,
+        }
+    }
+}
+
+/// Finished responses in memory, at most `max_bytes`.
+pub fn results(max_bytes: u64) -> Cache<String, Arc<Rendered>> {
+    Cache::builder()
+        .max_capacity(max_bytes)
+        .weigher(|k: &String, r: &Arc<Rendered>| {
+            u32::try_from(r.bytes.len() + k.len()).unwrap_or(u32::MAX)
+        })
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// What the cache answers for `key`, filling it with `bytes` on a miss.
+    async fn put(cache: &DiskCache, key: &str, bytes: &'static [u8]) -> (Bytes, Outcome) {
+        cache
+            .get_or_fill::<std::io::Error, _, _>(key, |mut f| async move {
+                f.write_all(bytes).await?;
+                Ok(f)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn fills_once_then_hits_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(dir.path(), 1 << 20).await.unwrap();
+        let key = DiskCache::key("http://origin/a.jpg");
+        assert_eq!(
+            put(&cache, &key, b"abc").await,
+            (Bytes::from("abc"), Outcome::Miss)
+        );
+        assert_eq!(
+            put(&cache, &key, b"zzz").await,
+            (Bytes::from("abc"), Outcome::Hit)
+        );
+        // A temp file left by a crash is removed at the next start.
+        let stray = cache.path(&key).with_extension("dead.tmp");
+        std::fs::write(&stray, b"partial").unwrap();
+        drop(cache);
+        let cache = DiskCache::open(dir.path(), 1 << 20).await.unwrap();
+        assert!(!stray.exists());
+        assert_eq!(
+            put(&cache, &key, b"zzz").await,
+            (Bytes::from("abc"), Outcome::Hit)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_fill_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(dir.path(), 1 << 20).await.unwrap();
+        let key = DiskCache::key("x");
+        let err = cache
+            .get_or_fill(&key, |mut f| async move {
+                f.write_all(b"half").await.map_err(|_| "io")?;
+                Err::<tokio::fs::File, _>("origin died")
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(*err, Error::Fill("origin died")));
+        let files: Vec<_> = walk(dir.path());
+        assert!(files.is_empty(), "{files:?}");
+    }
+
+    #[tokio::test]
+    async fn stays_under_its_byte_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(dir.path(), 1000).await.unwrap();
+        for i in 0..30 {
+            put(&cache, &DiskCache::key(&i.to_string()), &[7u8; 100]).await;
+        }
+        assert!(cache.weighted_size().await <= 1000);
+        let on_disk: u64 = walk(dir.path())
+            .iter()
+            .map(|p| p.metadata().unwrap().len())
+            .sum();
+        assert!(on_disk <= 1000, "{on_disk} bytes on disk");
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
