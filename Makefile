@@ -1,7 +1,7 @@
 # `make run` and `make test` are the two commands of the README: each installs what is missing.
 CARGO ?= cargo
 
-.PHONY: run test build deps test-deps lint bench
+.PHONY: run test build deps test-deps lint bench fuzz
 .DEFAULT_GOAL := run
 
 deps:
@@ -28,3 +28,14 @@ test: test-deps lint
 ## Criterion benchmarks (signature, option parsing, in-process transforms).
 bench: deps
 	$(CARGO) bench --locked
+
+## Fuzz the URL → canonical form → option parser path for FUZZ_SECONDS (default 600).
+# cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them, and
+# without a sanitizer runtime (none ships with stable) libFuzzer still finds panics.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGET_DIR ?= $(CURDIR)/fuzz/target
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/url_options
+	cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O url_options \
+		corpus/url_options seeds/url_options -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096

@@ -115,19 +115,28 @@ impl DiskCache {
         let mut fill = Some(fill);
         // Twice at most: an entry can be evicted (its file deleted) between lookup and read.
         for _ in 0..2 {
-            let mut outcome = Outcome::Hit;
+            let mut fresh = None;
             let entry = self
                 .index
                 .try_get_with(key.to_owned(), async {
-                    outcome = Outcome::Miss;
                     let fill = fill
                         .take()
                         .ok_or_else(|| Error::Io(std::io::Error::other("entry vanished twice")))?;
-                    self.write(key, fill).await.map(Arc::new)
+                    let entry = self.write(key, fill).await?;
+                    // Read before the index admits the entry: an original larger than the
+                    // whole cache is evicted at once, and must still be served once.
+                    fresh = Some(tokio::fs::read(&entry.path).await?);
+                    Ok(Arc::new(entry))
                 })
                 .await?;
+            if let Some(bytes) = fresh {
+                // Evictions run now rather than some time later, so the bytes on disk stay
+                // under the cap at all times but for the files being written.
+                self.index.run_pending_tasks().await;
+                return Ok((bytes.into(), Outcome::Miss));
+            }
             match tokio::fs::read(&entry.path).await {
-                Ok(bytes) => return Ok((bytes.into(), outcome)),
+                Ok(bytes) => return Ok((bytes.into(), Outcome::Hit)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.index.invalidate(key).await;
                 }
@@ -305,6 +314,15 @@ mod tests {
         assert!(matches!(*err, Error::Fill("origin died")));
         let files: Vec<_> = walk(dir.path());
         assert!(files.is_empty(), "{files:?}");
+    }
+
+    #[tokio::test]
+    async fn an_original_larger_than_the_cache_is_served_once_and_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(dir.path(), 10).await.unwrap();
+        let key = DiskCache::key("big");
+        assert_eq!(put(&cache, &key, &[1u8; 100]).await.0.len(), 100);
+        assert!(walk(dir.path()).is_empty());
     }
 
     #[tokio::test]

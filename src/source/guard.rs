@@ -57,6 +57,11 @@ impl Policy {
         };
         match literal {
             Some(ip) => self.check_ip(ip, &host),
+            // RFC 6761: `localhost` names are loopback whatever DNS says (or fails to say),
+            // so they are judged as loopback before any lookup.
+            None if is_localhost_name(&host) => {
+                self.check_ip(IpAddr::V4(Ipv4Addr::LOCALHOST), &host)
+            }
             None => Ok(()),
         }
     }
@@ -68,6 +73,11 @@ impl Policy {
             Err(Refusal::PrivateAddress(ip, host.to_owned()))
         }
     }
+}
+
+fn is_localhost_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// Whether `ip` is an ordinary public unicast address, looking through the IPv6 forms that
@@ -218,6 +228,36 @@ mod tests {
         }
         let open = policy("127.0.0.1", &["127.0.0.0/8"]);
         assert_eq!(open.check_url(&"http://127.1:8/x".parse().unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn localhost_names_are_refused_by_name() {
+        let p = Policy {
+            allowed_hosts: ["localhost", "a.localhost", "localhost."]
+                .iter()
+                .map(|h| HostPattern::Exact((*h).to_owned()))
+                .collect(),
+            allowed_networks: vec![],
+        };
+        for u in [
+            "http://localhost/",
+            "http://LOCALHOST./",
+            "http://a.localhost/",
+        ] {
+            let url: Url = u.parse().unwrap();
+            assert!(
+                matches!(p.check_url(&url), Err(Refusal::PrivateAddress(..))),
+                "{u}"
+            );
+        }
+        let open = Policy {
+            allowed_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..p
+        };
+        assert_eq!(
+            open.check_url(&"http://localhost:8/".parse().unwrap()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -30,11 +30,13 @@ pub struct Server {
     pub addr: SocketAddr,
     signer: Signer,
     pub client: reqwest::Client,
-    _cache: tempfile::TempDir,
+    /// Kept alive for as long as the server: a temp dir unless the test chose one.
+    _cache: Option<tempfile::TempDir>,
 }
 
 pub struct ServerBuilder {
     env: Vec<(String, String)>,
+    cache_dir: Option<PathBuf>,
     algorithm: Algorithm,
     sign_key: String,
 }
@@ -42,6 +44,12 @@ pub struct ServerBuilder {
 impl ServerBuilder {
     pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
         self.env.push((k.to_owned(), v.into()));
+        self
+    }
+
+    /// A cache directory that outlives the server (for restarts).
+    pub fn cache_dir(mut self, dir: &Path) -> Self {
+        self.cache_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -53,14 +61,21 @@ impl ServerBuilder {
     }
 
     pub fn start(self) -> Server {
-        let cache = tempfile::tempdir().expect("temp dir");
+        let temp = self
+            .cache_dir
+            .is_none()
+            .then(|| tempfile::tempdir().expect("temp dir"));
+        let cache_dir = match &temp {
+            Some(t) => t.path().to_path_buf(),
+            None => self.cache_dir.clone().unwrap_or_default(),
+        };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrotype"));
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("FERROTYPE_BIND", "127.0.0.1:0")
             .env("FERROTYPE_KEYS", KEY)
-            .env("FERROTYPE_CACHE_DIR", cache.path())
+            .env("FERROTYPE_CACHE_DIR", &cache_dir)
             .env("FERROTYPE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -94,7 +109,7 @@ impl ServerBuilder {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("client"),
-            _cache: cache,
+            _cache: temp,
         }
     }
 }
@@ -103,6 +118,7 @@ impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             env: Vec::new(),
+            cache_dir: None,
             algorithm: Algorithm::Sha1,
             sign_key: KEY.to_owned(),
         }
@@ -165,6 +181,21 @@ impl Server {
     pub async fn healthy(&self) -> bool {
         let r = self.get_raw("/health", &[]).await;
         r.status == 200 && r.body.as_ref() == b"ok"
+    }
+
+    /// A sample's value from `/metrics` (`name` with its labels, as printed), 0 if absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.get_raw("/metrics", &[]).await.text();
+        text.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .filter_map(|v| v.trim().parse::<f64>().ok())
+            .sum()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn alive(&mut self) -> bool {
@@ -271,8 +302,13 @@ pub fn frame_count(b: &[u8]) -> usize {
     }
 }
 
-/// A real HTTP origin on 127.0.0.1 serving a directory, counting requests.
-/// `/status/NNN` answers NNN; `/slow/MS/path` waits MS ms before serving `path`.
+/// A real HTTP origin on loopback serving a directory, counting requests. Besides files:
+/// - `/status/NNN` answers NNN;
+/// - `/slow/MS/path` waits MS ms before serving `path`;
+/// - `/trickle/MS/path` serves `path` in 4 KiB chunks, MS ms apart, without `Content-Length`;
+/// - `/stream/N` sends N bytes in chunks without `Content-Length`;
+/// - `/redirect/ENCODED-URL` answers 302 to the percent-decoded URL;
+/// - `/hang` never answers.
 pub struct Origin {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
@@ -281,6 +317,11 @@ pub struct Origin {
 
 impl Origin {
     pub fn start(root: PathBuf) -> Origin {
+        Self::start_on("127.0.0.1", root)
+    }
+
+    /// On another loopback address, e.g. `127.0.0.2`.
+    pub fn start_on(ip: &'static str, root: PathBuf) -> Origin {
         let hits = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -292,9 +333,7 @@ impl Origin {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
+                let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send");
@@ -349,38 +388,90 @@ impl Drop for Origin {
     }
 }
 
-async fn serve_origin(root: &Path, path: &str) -> hyper::Response<Full<Bytes>> {
-    let respond = |status: u16, body: Vec<u8>| {
-        let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
-        *r.status_mut() =
-            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-        r
+type OriginBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+fn full(status: u16, body: Vec<u8>) -> hyper::Response<OriginBody> {
+    use http_body_util::BodyExt;
+    let mut r = hyper::Response::new(Full::new(Bytes::from(body)).boxed());
+    *r.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+/// A body of `chunks`, `gap` apart, with no length known in advance.
+fn chunked(chunks: Vec<Bytes>, gap: Duration) -> hyper::Response<OriginBody> {
+    use futures::StreamExt;
+    use http_body_util::BodyExt;
+    let stream = futures::stream::iter(chunks).then(move |c| async move {
+        tokio::time::sleep(gap).await;
+        Ok::<_, Infallible>(hyper::body::Frame::data(c))
+    });
+    hyper::Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)))
+}
+
+async fn serve_origin(root: &Path, path: &str) -> hyper::Response<OriginBody> {
+    let decode = |p: &str| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
     };
     if let Some(code) = path.strip_prefix("/status/") {
-        return respond(code.parse().unwrap_or(500), b"status".to_vec());
+        return full(code.parse().unwrap_or(500), b"status".to_vec());
+    }
+    if path == "/hang" {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if let Some(target) = path.strip_prefix("/redirect/") {
+        let mut r = full(302, Vec::new());
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&decode(target)) {
+            r.headers_mut().insert("location", v);
+        }
+        return r;
+    }
+    if let Some(n) = path.strip_prefix("/stream/") {
+        let n: usize = n.parse().unwrap_or(0);
+        let chunks = (0..n.div_ceil(16384))
+            .map(|i| Bytes::from(vec![0xAB; 16384.min(n - i * 16384)]))
+            .collect();
+        return chunked(chunks, Duration::ZERO);
     }
     let mut path = path.to_owned();
-    if let Some(rest) = path.clone().strip_prefix("/slow/") {
-        let (ms, rest) = rest.split_once('/').unwrap_or((rest, ""));
-        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
-        path = format!("/{rest}");
+    let mut trickle = None;
+    for (prefix, slow) in [("/slow/", true), ("/trickle/", false)] {
+        if let Some(rest) = path.clone().strip_prefix(prefix) {
+            let (ms, rest) = rest.split_once('/').unwrap_or((rest, ""));
+            let ms = Duration::from_millis(ms.parse().unwrap_or(0));
+            if slow {
+                tokio::time::sleep(ms).await;
+            } else {
+                trickle = Some(ms);
+            }
+            path = format!("/{rest}");
+        }
     }
-    let decoded = percent_encoding::percent_decode_str(&path)
-        .decode_utf8_lossy()
-        .into_owned();
+    let decoded = decode(&path);
     if decoded.contains("..") {
-        return respond(400, Vec::new());
+        return full(400, Vec::new());
     }
     match tokio::fs::read(root.join(decoded.trim_start_matches('/'))).await {
-        // A misleading Content-Type on purpose: ferrotype must sniff the bytes.
         Ok(bytes) => {
-            let mut r = respond(200, bytes);
+            let mut r = match trickle {
+                Some(gap) => chunked(
+                    Bytes::from(bytes)
+                        .chunks(4096)
+                        .map(Bytes::copy_from_slice)
+                        .collect(),
+                    gap,
+                ),
+                None => full(200, bytes),
+            };
+            // A misleading Content-Type on purpose: ferrotype must sniff the bytes.
             r.headers_mut().insert(
                 "content-type",
                 hyper::header::HeaderValue::from_static("application/octet-stream"),
             );
             r
         }
-        Err(_) => respond(404, b"not found".to_vec()),
+        Err(_) => full(404, b"not found".to_vec()),
     }
 }
