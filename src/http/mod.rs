@@ -180,7 +180,7 @@ impl App {
                 let spec = request.spec.clone();
                 let output = self
                     .pool
-                    .run(move || imaging.transform(&original.bytes, &spec, accepts))
+                    .run(move || imaging.transform(&original, &spec, accepts))
                     .await??;
                 metrics::counter!("ferrotype_transforms_total").increment(1);
                 Ok::<_, Error>(Arc::new(Rendered::new(

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::cache::{self, DiskCache, Outcome};
+use crate::cache::{self, DiskCache};
 use crate::config::{Config, SourceBase};
 use crate::options::SourceRef;
 use guard::{GuardedResolver, Policy, Refusal};
@@ -39,14 +39,6 @@ pub enum Error {
     Deadline(Duration),
     #[error("local cache unavailable: {0}")]
     Cache(String),
-}
-
-/// The bytes of an original.
-#[derive(Clone, Debug)]
-pub struct Original {
-    pub bytes: Bytes,
-    /// Whether the originals cache already had them (local files count as hits).
-    pub cache: Outcome,
 }
 
 #[derive(Clone)]
@@ -97,11 +89,7 @@ impl Fetcher {
 
     /// Fetches an original within the deadline and the byte limit. `version` is the `v`
     /// option: originals are immutable, so a new `v` is the way to a new download.
-    pub async fn fetch(
-        &self,
-        source: &SourceRef,
-        version: Option<&str>,
-    ) -> Result<Original, Error> {
+    pub async fn fetch(&self, source: &SourceRef, version: Option<&str>) -> Result<Bytes, Error> {
         match tokio::time::timeout(self.deadline, self.fetch_unbounded(source, version)).await {
             Ok(result) => result,
             Err(_) => Err(Error::Deadline(self.deadline)),
@@ -112,7 +100,7 @@ impl Fetcher {
         &self,
         source: &SourceRef,
         version: Option<&str>,
-    ) -> Result<Original, Error> {
+    ) -> Result<Bytes, Error> {
         let (url, guarded) = match source {
             SourceRef::Named {
                 name,
@@ -158,10 +146,7 @@ impl Fetcher {
                     cache::Error::Io(e) => Error::Cache(e.to_string()),
                 })?;
         metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
-        Ok(Original {
-            bytes,
-            cache: outcome,
-        })
+        Ok(bytes)
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
@@ -260,7 +245,7 @@ fn one_line(e: &reqwest::Error) -> String {
     out
 }
 
-async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Original, Error> {
+async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bytes, Error> {
     let path: PathBuf = segments.iter().fold(dir.to_path_buf(), |p, s| p.join(s));
     // Segments were checked by the parser; canonicalising also stops symlinks out of the dir.
     let (Ok(real), Ok(root)) = (
@@ -285,8 +270,5 @@ async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Or
     if bytes.len() as u64 > max_bytes {
         return Err(Error::TooLarge(max_bytes));
     }
-    Ok(Original {
-        bytes: bytes.into(),
-        cache: Outcome::Hit,
-    })
+    Ok(bytes.into())
 }
