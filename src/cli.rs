@@ -111,7 +111,8 @@ fn sign(url: &str, key: Option<String>, sha256: bool, config: Option<PathBuf>) -
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERROTYPE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // chromiumoxide warns about every DevTools message newer than its protocol types.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,chromiumoxide=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -10,6 +10,7 @@ mod demo;
 pub mod http;
 pub mod imaging;
 pub mod options;
+pub mod screenshot;
 pub mod signature;
 pub mod source;
 
@@ -27,6 +28,8 @@ pub enum Error {
     Imaging(#[from] imaging::Error),
     #[error(transparent)]
     Pool(#[from] imaging::pool::Error),
+    #[error(transparent)]
+    Screenshot(#[from] screenshot::Error),
     #[error("no such endpoint")]
     NoRoute,
     #[error("method not allowed: use GET or HEAD")]

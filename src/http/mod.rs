@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::imaging::pool::Pool;
 use crate::imaging::{Accepts, Imaging, Limits};
 use crate::options::{self, FormatChoice};
+use crate::screenshot::{self, Renderer};
 use crate::signature::VerifySignatureLayer;
 use crate::source::Fetcher;
 use crate::Error;
@@ -55,6 +56,8 @@ pub struct App {
     pool: Pool,
     results: moka::future::Cache<String, Arc<Rendered>>,
     metrics: Option<&'static PrometheusHandle>,
+    /// None when the configured browser executable does not exist.
+    renderer: Option<Renderer>,
 }
 
 /// The process-wide metrics recorder, installed by the first `App`.
@@ -80,7 +83,19 @@ impl App {
             },
             config.workers.div_ceil(2),
         );
+        let renderer = config.chromium.exists().then(|| {
+            Renderer::new(screenshot::Settings {
+                executable: config.chromium.clone(),
+                tabs: config.browser_tabs,
+                deadline: config.render_timeout,
+                policy: fetcher.policy(),
+            })
+        });
+        if renderer.is_none() {
+            tracing::warn!(chromium = %config.chromium.display(), "browser not found: /screenshot answers 503");
+        }
         Ok(Self {
+            renderer,
             results: cache::results(config.result_cache_bytes),
             metrics: prometheus(),
             pool: Pool::new(config.workers, config.queue),
@@ -107,6 +122,7 @@ impl App {
                 p if p == "/transform" || p.starts_with("/transform/") => {
                     self.transform(&req).await
                 }
+                "/screenshot" => self.screenshot(&req).await,
                 _ => Err(Error::NoRoute),
             }
         };
@@ -120,7 +136,8 @@ impl App {
         }
     }
 
-    /// Ready when libvips can process an image on the pool.
+    /// Ready when libvips can process an image on the pool and, when screenshots are
+    /// configured, the browser answers.
     async fn ready(&self) -> Response<Body> {
         let probe = self
             .pool
@@ -130,10 +147,15 @@ impl App {
                     .is_ok()
             })
             .await;
-        let mut resp = match probe {
-            Ok(true) => text(StatusCode::OK, "ready\n"),
-            Ok(false) => text(StatusCode::SERVICE_UNAVAILABLE, "libvips is not usable\n"),
-            Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
+        let browser = match &self.renderer {
+            Some(r) => r.ready().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
+        let mut resp = match (probe, browser) {
+            (Ok(true), Ok(())) => text(StatusCode::OK, "ready\n"),
+            (Ok(false), _) => text(StatusCode::SERVICE_UNAVAILABLE, "libvips is not usable\n"),
+            (Err(e), _) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
+            (_, Err(e)) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
         };
         resp.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -151,6 +173,41 @@ impl App {
         resp.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         resp
+    }
+
+    /// Closes the browser, waiting for its processes.
+    pub async fn shutdown(&self) {
+        if let Some(r) = &self.renderer {
+            r.shutdown().await;
+        }
+    }
+
+    async fn screenshot<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
+        let spec = options::parse_screenshot(req.uri().query().unwrap_or(""))?;
+        let renderer = self
+            .renderer
+            .as_ref()
+            .ok_or_else(|| screenshot::Error::Unavailable("no browser configured".into()))?;
+        let rendered = self
+            .results
+            .try_get_with(spec.result_key(), async {
+                let bytes = renderer.render(&spec).await?;
+                metrics::counter!("ferrotype_screenshots_total").increment(1);
+                Ok::<_, Error>(Arc::new(Rendered::new(
+                    Bytes::from(bytes),
+                    spec.kind.format(),
+                )))
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        let meta = ImageMeta {
+            format: rendered.format,
+            cache_control: &self.config.cache_control,
+            varies: false,
+            file_stem: spec.filename.as_deref().unwrap_or("screenshot"),
+            download: false,
+        };
+        Ok(response::image(&rendered, &meta, req.headers()))
     }
 
     async fn transform<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
@@ -250,6 +307,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let signer = app.config.signer.clone();
+    let app_for_shutdown = app.clone();
     let service = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(Ids::new()))
         .layer(
@@ -310,5 +368,6 @@ pub async fn serve(
     {
         tracing::warn!("connections still open after 10 s; exiting anyway");
     }
+    app_for_shutdown.shutdown().await;
     Ok(())
 }

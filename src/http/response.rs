@@ -12,7 +12,7 @@ use http_body_util::Full;
 use super::Body;
 use crate::cache::Rendered;
 use crate::options::Format;
-use crate::{imaging, signature, source, Error};
+use crate::{imaging, screenshot, signature, source, Error};
 
 /// How long a client should wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -54,6 +54,15 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
         Error::Pool(imaging::pool::Error::WorkerPanicked) => {
             (StatusCode::INTERNAL_SERVER_ERROR, Never)
         }
+        Error::Screenshot(e) => match e {
+            screenshot::Error::Refused(_) | screenshot::Error::RedirectRefused => {
+                (StatusCode::FORBIDDEN, Never)
+            }
+            screenshot::Error::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Never),
+            screenshot::Error::Page(_) => (StatusCode::BAD_GATEWAY, Never),
+            screenshot::Error::BadSelector => (StatusCode::BAD_REQUEST, Brief),
+            screenshot::Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, Never),
+        },
         Error::NoRoute => (StatusCode::NOT_FOUND, Brief),
         Error::Method => (StatusCode::METHOD_NOT_ALLOWED, Brief),
     }

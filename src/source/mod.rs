@@ -87,6 +87,11 @@ impl Fetcher {
         })
     }
 
+    /// The `?url=` network policy, shared with the screenshot renderer.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.clone()
+    }
+
     /// Fetches an original within the deadline and the byte limit. `version` is the `v`
     /// option: originals are immutable, so a new `v` is the way to a new download.
     pub async fn fetch(&self, source: &SourceRef, version: Option<&str>) -> Result<Bytes, Error> {

@@ -203,10 +203,36 @@ impl Server {
     }
 }
 
+impl Server {
+    /// SIGTERM, then wait for a graceful exit (in-flight requests, browser closed).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..150 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Gracefully, so a browser the server started is closed with it.
+        if self.terminate().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -465,10 +491,16 @@ async fn serve_origin(root: &Path, path: &str) -> hyper::Response<OriginBody> {
                 ),
                 None => full(200, bytes),
             };
-            // A misleading Content-Type on purpose: ferrotype must sniff the bytes.
+            // Pages are pages; images get a misleading type on purpose, since ferrotype
+            // must sniff the bytes.
+            let content_type = if decoded.ends_with(".html") {
+                "text/html; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
             r.headers_mut().insert(
                 "content-type",
-                hyper::header::HeaderValue::from_static("application/octet-stream"),
+                hyper::header::HeaderValue::from_static(content_type),
             );
             r
         }

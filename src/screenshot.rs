@@ -1,0 +1,507 @@
+//! `/screenshot`: web pages rendered by one headless Chromium, driven in-process over the
+//! DevTools protocol with chromiumoxide (async; ~0.2–0.3 s a shot on a reused browser
+//! where the blocking `headless_chrome` took 1.4–1.8 s, see STACK.md).
+//!
+//! Isolation: every render gets a fresh browser context (no cookies, storage or cache from
+//! the one before) and its own window, disposed afterwards. The browser itself is started
+//! on first use and started again when it has crashed or stopped answering.
+//!
+//! Network policy: every request of the page (document, subresources, fetch/XHR, each
+//! redirect hop) is paused by the Fetch domain and let through only if the `?url=` policy
+//! allows its URL and every address its host resolves to; the page still renders without
+//! what was refused. WebSockets, WebTransport and WebRTC are removed from every frame
+//! before page scripts run (the Fetch domain does not see them); dialogs, popups and
+//! downloads are neutralised.
+
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::browser::{
+    BrowserContextId, SetDownloadBehaviorBehavior, SetDownloadBehaviorParams,
+};
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    MediaFeature, SetDeviceMetricsOverrideParams,
+};
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    ContinueRequestParams, EnableParams, EventRequestPaused, FailRequestParams, RequestPattern,
+    RequestStage,
+};
+use chromiumoxide::cdp::browser_protocol::network::{
+    ErrorReason, EventResponseReceived, ResourceType,
+};
+use chromiumoxide::cdp::browser_protocol::page::{
+    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, EventJavascriptDialogOpening,
+    HandleJavaScriptDialogParams,
+};
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::Page;
+use futures::{FutureExt, StreamExt};
+use tokio::sync::{Mutex, Semaphore};
+use url::Url;
+
+use crate::options::{ScreenshotSpec, ShotType};
+use crate::source::guard::{Policy, Refusal};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("page did not render within {0:?}")]
+    Deadline(Duration),
+    #[error("page failed: {0}")]
+    Page(String),
+    #[error("the page redirected to an address the policy refuses")]
+    RedirectRefused,
+    #[error("option \"waitFor\": not a valid CSS selector")]
+    BadSelector,
+    #[error("browser unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Scripts run in every frame before the page's own: no way out of the Fetch domain's
+/// view (sockets), and nothing that waits for a human (dialogs, popups, printing).
+const LOCKDOWN: &str = r#"(() => {
+  for (const name of ["WebSocket", "WebTransport", "RTCPeerConnection", "webkitRTCPeerConnection"]) {
+    try { Object.defineProperty(window, name, { value: undefined, configurable: false }); } catch (_) {}
+  }
+  window.open = () => null;
+  window.alert = () => {};
+  window.confirm = () => false;
+  window.prompt = () => null;
+  window.print = () => {};
+})();"#;
+
+/// Opening a context and a window takes milliseconds; longer means the browser is gone.
+const CONTEXT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The tallest full-page capture, in CSS pixels: beyond it the image is cut.
+const MAX_FULL_PAGE_HEIGHT: f64 = 16_384.0;
+
+pub struct Settings {
+    pub executable: PathBuf,
+    pub tabs: usize,
+    pub deadline: Duration,
+    pub policy: Arc<Policy>,
+}
+
+struct Running {
+    browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    /// A fresh profile per browser start, removed with it.
+    _profile: tempfile::TempDir,
+}
+
+pub struct Renderer {
+    settings: Settings,
+    browser: Mutex<Option<Running>>,
+    tabs: Semaphore,
+}
+
+impl Renderer {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            tabs: Semaphore::new(settings.tabs.max(1)),
+            settings,
+            browser: Mutex::new(None),
+        }
+    }
+
+    /// Renders `spec` within the render deadline.
+    pub async fn render(&self, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
+        check_url(&self.settings.policy, &spec.url).await?;
+        let deadline = self.settings.deadline;
+        let _tab = self
+            .tabs
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("closed".into()))?;
+        let browser_context = match tokio::time::timeout(CONTEXT_TIMEOUT, self.open_context()).await
+        {
+            Ok(Ok(c)) => c,
+            // The browser may have died a moment ago, before its handler noticed: replace
+            // it and try once more.
+            _ => {
+                self.discard_browser().await;
+                tokio::time::timeout(CONTEXT_TIMEOUT, self.open_context())
+                    .await
+                    .map_err(|_| Error::Unavailable("browser does not answer".into()))??
+            }
+        };
+        let result = tokio::time::timeout(deadline, self.render_in(&browser_context, spec)).await;
+        self.close_context(browser_context).await;
+        match result {
+            Ok(r) => r,
+            Err(_) => {
+                // A page that never loads is usually the page; a browser that no longer
+                // answers is ours to replace before the next render.
+                self.check_alive().await;
+                Err(Error::Deadline(deadline))
+            }
+        }
+    }
+
+    /// A browser that answers: the running one, or a new one.
+    async fn ensure_browser(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Running>>, Error> {
+        let mut guard = self.browser.lock().await;
+        let alive = match guard.as_mut() {
+            Some(r) => !r.handler.is_finished() && matches!(r.browser.try_wait(), Ok(None)),
+            None => false,
+        };
+        if !alive {
+            if let Some(old) = guard.take() {
+                restarted(old).await;
+            }
+            *guard = Some(self.launch().await?);
+        }
+        Ok(guard)
+    }
+
+    async fn launch(&self) -> Result<Running, Error> {
+        let profile = tempfile::Builder::new()
+            .prefix("ferrotype-chromium-")
+            .tempdir()
+            .map_err(|e| Error::Unavailable(format!("profile dir: {e}")))?;
+        let config = BrowserConfig::builder()
+            .chrome_executable(&self.settings.executable)
+            .user_data_dir(profile.path())
+            .no_sandbox()
+            .respect_https_errors()
+            .viewport(None)
+            .launch_timeout(Duration::from_secs(20))
+            .request_timeout(self.settings.deadline)
+            // chromiumoxide adds the leading dashes.
+            .args([
+                "disable-gpu",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "disable-quic",
+                "dns-prefetch-disable",
+                "disable-breakpad",
+                "disable-features=NetworkPrediction,InterestFeedContentSuggestions,Translate",
+            ])
+            .build()
+            .map_err(Error::Unavailable)?;
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        // Nothing moves unless the handler is polled. Its first error is a lost connection
+        // (the browser died): the task ends, which marks the browser for a restart.
+        let handler = tokio::spawn(async move {
+            while let Some(event) = handler.next().await {
+                if event.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Running {
+            browser,
+            handler,
+            _profile: profile,
+        })
+    }
+
+    async fn open_context(&self) -> Result<(BrowserContextId, Page), Error> {
+        let guard = self.ensure_browser().await?;
+        let Some(running) = guard.as_ref() else {
+            return Err(Error::Unavailable("browser did not start".into()));
+        };
+        let browser = &running.browser;
+        let context = browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        let _ = browser
+            .execute(
+                SetDownloadBehaviorParams::builder()
+                    .behavior(SetDownloadBehaviorBehavior::Deny)
+                    .browser_context_id(context.clone())
+                    .build()
+                    .map_err(Error::Unavailable)?,
+            )
+            .await;
+        let target = CreateTargetParams::builder()
+            .url("about:blank")
+            .browser_context_id(context.clone())
+            .new_window(true)
+            .build()
+            .map_err(Error::Unavailable)?;
+        let page = browser
+            .new_page(target)
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        Ok((context, page))
+    }
+
+    async fn close_context(&self, (context, page): (BrowserContextId, Page)) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), page.close()).await;
+        let guard = self.browser.lock().await;
+        if let Some(running) = guard.as_ref() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                running.browser.dispose_browser_context(context),
+            )
+            .await;
+        }
+    }
+
+    async fn check_alive(&self) {
+        let answers = match self.browser.lock().await.as_ref() {
+            Some(r) => tokio::time::timeout(Duration::from_secs(2), r.browser.version())
+                .await
+                .is_ok_and(|v| v.is_ok()),
+            None => return,
+        };
+        if !answers {
+            self.discard_browser().await;
+        }
+    }
+
+    /// Stops the browser; the next render starts another.
+    async fn discard_browser(&self) {
+        if let Some(old) = self.browser.lock().await.take() {
+            restarted(old).await;
+        }
+    }
+
+    /// Whether a browser is running and answering, starting one if needed (for `/ready`).
+    pub async fn ready(&self) -> Result<(), Error> {
+        let guard = self.ensure_browser().await?;
+        match guard.as_ref() {
+            Some(r) => tokio::time::timeout(Duration::from_secs(5), r.browser.version())
+                .await
+                .map_err(|_| Error::Unavailable("browser does not answer".into()))?
+                .map(|_| ())
+                .map_err(|e| Error::Unavailable(e.to_string())),
+            None => Err(Error::Unavailable("browser did not start".into())),
+        }
+    }
+
+    /// Closes the browser and waits for its process (no zombies after shutdown).
+    pub async fn shutdown(&self) {
+        if let Some(running) = self.browser.lock().await.take() {
+            stop(running).await;
+        }
+    }
+
+    async fn render_in(
+        &self,
+        (_, page): &(BrowserContextId, Page),
+        spec: &ScreenshotSpec,
+    ) -> Result<Vec<u8>, Error> {
+        let page_err = |e: chromiumoxide::error::CdpError| Error::Page(one_line(&e.to_string()));
+        let blocked_document = Arc::new(AtomicBool::new(false));
+        self.guard_network(page, blocked_document.clone()).await?;
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(LOCKDOWN))
+            .await
+            .map_err(page_err)?;
+        let mut dialogs = page
+            .event_listener::<EventJavascriptDialogOpening>()
+            .await
+            .map_err(page_err)?;
+        let dialog_page = page.clone();
+        tokio::spawn(async move {
+            while dialogs.next().await.is_some() {
+                let _ = dialog_page
+                    .execute(HandleJavaScriptDialogParams::new(false))
+                    .await;
+            }
+        });
+        page.execute(
+            SetDeviceMetricsOverrideParams::builder()
+                .width(i64::from(spec.width))
+                .height(i64::from(spec.height))
+                .device_scale_factor(spec.scale_factor)
+                .mobile(false)
+                .build()
+                .map_err(Error::Page)?,
+        )
+        .await
+        .map_err(page_err)?;
+        let scheme = if spec.prefer_dark { "dark" } else { "light" };
+        page.emulate_media_features(vec![MediaFeature::new("prefers-color-scheme", scheme)])
+            .await
+            .map_err(page_err)?;
+
+        let mut responses = page
+            .event_listener::<EventResponseReceived>()
+            .await
+            .map_err(page_err)?;
+        let navigated = page.goto(spec.url.as_str()).await;
+        if let Err(e) = navigated {
+            if blocked_document.load(Ordering::Acquire) {
+                return Err(Error::RedirectRefused);
+            }
+            return Err(page_err(e));
+        }
+        // The main document's status: the last Document response seen (after redirects).
+        let mut status = None;
+        while let Some(Some(ev)) = responses.next().now_or_never() {
+            if ev.r#type == ResourceType::Document {
+                status = Some(ev.response.status);
+            }
+        }
+        if let Some(code) = status.filter(|c| *c >= 400) {
+            return Err(Error::Page(format!("page answered {code}")));
+        }
+        // Web fonts first: a card rendered in the fallback font is a wrong card.
+        page.evaluate("document.fonts.ready.then(() => true)")
+            .await
+            .map_err(page_err)?;
+        if let Some(selector) = &spec.wait_for {
+            wait_for(page, selector).await?;
+        }
+        if spec.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(u64::from(spec.delay_ms))).await;
+        }
+        let format = match spec.kind {
+            ShotType::Jpeg => CaptureScreenshotFormat::Jpeg,
+            ShotType::Png => CaptureScreenshotFormat::Png,
+            ShotType::Webp => CaptureScreenshotFormat::Webp,
+        };
+        let mut params = ScreenshotParams::builder().format(format);
+        if spec.kind != ShotType::Png {
+            params = params.quality(i64::from(spec.quality.unwrap_or(80)));
+        }
+        if spec.full_page {
+            let height = page
+                .evaluate("document.documentElement.scrollHeight")
+                .await
+                .ok()
+                .and_then(|v| v.into_value::<f64>().ok())
+                .unwrap_or(f64::from(spec.height));
+            page.execute(
+                SetDeviceMetricsOverrideParams::builder()
+                    .width(i64::from(spec.width))
+                    .height(height.clamp(f64::from(spec.height), MAX_FULL_PAGE_HEIGHT) as i64)
+                    .device_scale_factor(spec.scale_factor)
+                    .mobile(false)
+                    .build()
+                    .map_err(Error::Page)?,
+            )
+            .await
+            .map_err(page_err)?;
+        }
+        page.screenshot(params.build()).await.map_err(page_err)
+    }
+
+    /// Pauses every request of the page and lets through only what the policy allows.
+    async fn guard_network(
+        &self,
+        page: &Page,
+        blocked_document: Arc<AtomicBool>,
+    ) -> Result<(), Error> {
+        let page_err = |e: chromiumoxide::error::CdpError| Error::Page(one_line(&e.to_string()));
+        let mut paused = page
+            .event_listener::<EventRequestPaused>()
+            .await
+            .map_err(page_err)?;
+        let pattern = RequestPattern::builder()
+            .url_pattern("*")
+            .request_stage(RequestStage::Request)
+            .build();
+        page.execute(EnableParams::builder().pattern(pattern).build())
+            .await
+            .map_err(page_err)?;
+        let policy = self.settings.policy.clone();
+        let page = page.clone();
+        tokio::spawn(async move {
+            while let Some(event) = paused.next().await {
+                let policy = policy.clone();
+                let page = page.clone();
+                let blocked_document = blocked_document.clone();
+                tokio::spawn(async move {
+                    let allowed = match Url::parse(&event.request.url) {
+                        Ok(url) => check_url(&policy, &url).await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if allowed {
+                        let _ = page
+                            .execute(ContinueRequestParams::new(event.request_id.clone()))
+                            .await;
+                    } else {
+                        if event.resource_type == ResourceType::Document {
+                            blocked_document.store(true, Ordering::Release);
+                        }
+                        tracing::info!(url = %event.request.url, "page request blocked by policy");
+                        let _ = page
+                            .execute(FailRequestParams::new(
+                                event.request_id.clone(),
+                                ErrorReason::BlockedByClient,
+                            ))
+                            .await;
+                    }
+                });
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The `?url=` policy for a page URL: scheme, allow-list, literal address, and every
+/// address the name resolves to.
+async fn check_url(policy: &Policy, url: &Url) -> Result<(), Refusal> {
+    policy.check_url(url)?;
+    if let Some(url::Host::Domain(host)) = url.host() {
+        let host = host.to_owned();
+        let lookup = host.clone();
+        let addrs = tokio::task::spawn_blocking(move || (lookup.as_str(), 0).to_socket_addrs())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        // A name that does not resolve is left to the browser, which will fail on it too.
+        for addr in addrs.into_iter().flatten() {
+            policy.check_ip(addr.ip(), &host)?;
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for(page: &Page, selector: &str) -> Result<(), Error> {
+    let quoted = serde_json::to_string(selector).map_err(|_| Error::BadSelector)?;
+    let script = format!(
+        "new Promise((resolve, reject) => {{ \
+           const sel = {quoted}; \
+           try {{ document.querySelector(sel); }} catch (e) {{ reject(new Error('bad selector')); return; }} \
+           const poll = () => document.querySelector(sel) ? resolve(true) : setTimeout(poll, 25); \
+           poll(); }})"
+    );
+    match page.evaluate(script).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("bad selector") => Err(Error::BadSelector),
+        Err(e) => Err(Error::Page(one_line(&e.to_string()))),
+    }
+}
+
+/// Stops a browser that crashed or hung; the next render starts another.
+async fn restarted(old: Running) {
+    metrics::counter!("ferrotype_browser_restarts_total").increment(1);
+    stop(old).await;
+}
+
+async fn stop(mut running: Running) {
+    let exited = matches!(running.browser.try_wait(), Ok(Some(_)));
+    if !exited {
+        let _ = tokio::time::timeout(Duration::from_secs(3), running.browser.close()).await;
+    }
+    if tokio::time::timeout(Duration::from_secs(3), running.browser.wait())
+        .await
+        .is_err()
+    {
+        let _ = running.browser.kill().await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), running.browser.wait()).await;
+    }
+    running.handler.abort();
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}

@@ -1,0 +1,279 @@
+//! `/screenshot` with the real Chromium against pages served on loopback: sizes, dark
+//! mode, formats, waiting, the network policy inside the page, deadlines, crashes and
+//! shutdown.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{pixels, Origin, Server};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+const CARD: &str = r#"<!doctype html><html><head><style>
+  html, body { margin: 0; height: 100%; background: #ffffff; }
+  @media (prefers-color-scheme: dark) { html, body { background: #101010; } }
+</style></head><body><h1>card</h1></body></html>"#;
+
+const LATE: &str = r#"<!doctype html><html><body style="margin:0;background:#fff">
+<script>setTimeout(() => {
+  const d = document.createElement("div");
+  d.id = "late";
+  d.style = "position:fixed;inset:0;background:#ff0000";
+  document.body.appendChild(d);
+}, 500);</script></body></html>"#;
+
+fn site(dir: &Path, extra: &[(&str, String)]) {
+    std::fs::write(dir.join("card.html"), CARD).unwrap();
+    std::fs::write(dir.join("late.html"), LATE).unwrap();
+    for (name, html) in extra {
+        std::fs::write(dir.join(name), html).unwrap();
+    }
+}
+
+/// A server allowed to render pages on 127.0.0.2 only.
+fn renderer(extra: &[(&str, &str)]) -> Server {
+    let mut b = Server::builder()
+        .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2,127.0.0.1,localhost")
+        .env("FERROTYPE_ALLOWED_NETWORKS", "127.0.0.2/32");
+    for (k, v) in extra {
+        b = b.env(k, *v);
+    }
+    b.start()
+}
+
+fn shot(url: &str, options: &str) -> String {
+    let url = utf8_percent_encode(url, NON_ALPHANUMERIC);
+    if options.is_empty() {
+        format!("/screenshot?url={url}")
+    } else {
+        format!("/screenshot?url={url}&{options}")
+    }
+}
+
+fn luma(px: [u8; 4]) -> u32 {
+    (u32::from(px[0]) + u32::from(px[1]) + u32::from(px[2])) / 3
+}
+
+#[tokio::test]
+async fn dark_mode_sizes_and_types() {
+    let pages = tempfile::tempdir().unwrap();
+    site(pages.path(), &[]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = renderer(&[]);
+    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+
+    let dark = s.get(&shot(&card, "preferDark=true")).await;
+    assert_eq!(dark.header("content-type"), "image/png");
+    let img = pixels(&dark.body);
+    assert_eq!(img.dimensions(), (1200, 630), "default size");
+    assert!(luma(img.get_pixel(600, 315).0) < 40, "dark centre");
+    let light = pixels(&s.get(&shot(&card, "preferDark=false")).await.body);
+    assert!(luma(light.get_pixel(600, 315).0) > 215, "light centre");
+
+    let r = s
+        .get(&shot(&card, "width=600&height=300&scaleFactor=2"))
+        .await;
+    assert_eq!(pixels(&r.body).dimensions(), (1200, 600));
+    let r = s.get(&shot(&card, "width=320&height=200")).await;
+    assert_eq!(pixels(&r.body).dimensions(), (320, 200));
+
+    for (kind, magic, mime) in [
+        ("jpeg", &b"\xFF\xD8\xFF"[..], "image/jpeg"),
+        ("png", &b"\x89PNG"[..], "image/png"),
+        ("webp", &b"RIFF"[..], "image/webp"),
+    ] {
+        let r = s
+            .get(&shot(&card, &format!("type={kind}&width=400&height=210")))
+            .await;
+        assert_eq!(r.status, 200, "{kind}: {}", r.text());
+        assert!(r.body.starts_with(magic), "{kind}");
+        assert_eq!(r.header("content-type"), mime);
+        assert_eq!(
+            r.header("cache-control"),
+            "public, max-age=31536000, immutable"
+        );
+        assert!(!r.header("etag").is_empty());
+        assert_eq!(
+            r.header("content-disposition"),
+            format!(
+                "inline; filename=\"screenshot.{}\"",
+                if kind == "jpeg" { "jpg" } else { kind }
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn wait_for_an_element_added_later() {
+    let pages = tempfile::tempdir().unwrap();
+    site(pages.path(), &[]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = renderer(&[]);
+    let late = format!("http://127.0.0.2:{}/late.html", origin.addr.port());
+    let r = s
+        .get(&shot(&late, "waitFor=%23late&width=200&height=100"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let px = pixels(&r.body).get_pixel(100, 50).0;
+    assert!(
+        px[0] > 200 && px[1] < 60 && px[2] < 60,
+        "the late element is in the image: {px:?}"
+    );
+    let r = s
+        .get(&shot(&late, "waitFor=%5B%5B%5Bbad&width=200&height=100"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_page_cannot_reach_a_disallowed_network() {
+    let target = Origin::start(common::corpus());
+    let pages = tempfile::tempdir().unwrap();
+    let img = format!("http://127.0.0.1:{}/photo/rocket.jpg", target.addr.port());
+    site(
+        pages.path(),
+        &[(
+            "leaky.html",
+            format!(
+                r#"<!doctype html><body style="background:#fff"><img src="{img}">
+<script>fetch("{img}?via=fetch").catch(() => {{}});
+new Image().src = "{img}?via=script";
+try {{ new WebSocket("ws://127.0.0.1:{port}/ws"); }} catch (_) {{}}</script></body>"#,
+                port = target.addr.port()
+            ),
+        )],
+    );
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = renderer(&[]);
+    let page = format!("http://127.0.0.2:{}/leaky.html", origin.addr.port());
+    let r = s.get(&shot(&page, "width=300&height=200&delay=300")).await;
+    assert_eq!(r.status, 200, "the page still renders: {}", r.text());
+    assert_eq!(target.hits(), 0, "the disallowed port was never asked");
+
+    // The page itself on a disallowed address, or not http at all: 403.
+    for url in [
+        img.clone(),
+        format!("http://localhost:{}/card.html", origin.addr.port()),
+        "file:///etc/passwd".to_owned(),
+        "chrome://version".to_owned(),
+        "javascript:alert(1)".to_owned(),
+        "data:text/html,<h1>x</h1>".to_owned(),
+    ] {
+        let r = s.get(&shot(&url, "")).await;
+        assert_eq!(r.status, 403, "{url}: {}", r.text());
+        assert_eq!(r.header("cache-control"), "no-store");
+    }
+    // A redirect of the page to a disallowed address: 403 too.
+    let hop = format!(
+        "http://127.0.0.2:{}/redirect/{}",
+        origin.addr.port(),
+        utf8_percent_encode(&img, NON_ALPHANUMERIC)
+    );
+    assert_eq!(s.get(&shot(&hop, "")).await.status, 403);
+    assert_eq!(target.hits(), 0);
+}
+
+#[tokio::test]
+async fn failing_and_hanging_pages() {
+    let pages = tempfile::tempdir().unwrap();
+    let origin_port_file = pages.path().join("hanging.html");
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    std::fs::write(
+        &origin_port_file,
+        format!(
+            r#"<!doctype html><body><img src="http://127.0.0.2:{}/hang"></body>"#,
+            origin.addr.port()
+        ),
+    )
+    .unwrap();
+    site(pages.path(), &[]);
+    let s = renderer(&[("FERROTYPE_RENDER_TIMEOUT_MS", "2000")]);
+    let base = format!("http://127.0.0.2:{}", origin.addr.port());
+
+    let r = s.get(&shot(&format!("{base}/missing.html"), "")).await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.text().trim_end().lines().count(), 1);
+
+    let started = Instant::now();
+    let r = s.get(&shot(&format!("{base}/hanging.html"), "")).await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_millis(3000),
+        "{:?}",
+        started.elapsed()
+    );
+    // And the renderer carries on.
+    assert_eq!(
+        s.get(&shot(&format!("{base}/card.html"), "width=100&height=100"))
+            .await
+            .status,
+        200
+    );
+}
+
+/// Chromium processes whose parent is `pid`.
+fn browser_children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ppid = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) && stat.contains("(chrom") {
+            out.push(child);
+        }
+    }
+    out
+}
+
+fn exists(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test]
+async fn concurrency_crash_recovery_and_clean_shutdown() {
+    let pages = tempfile::tempdir().unwrap();
+    site(pages.path(), &[]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let mut s = renderer(&[]);
+    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+
+    let six = (0..6).map(|i| {
+        let target = shot(&card, &format!("width={}&height=100", 200 + i));
+        let s = &s;
+        async move { s.get(&target).await }
+    });
+    for (i, r) in futures::future::join_all(six).await.into_iter().enumerate() {
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(pixels(&r.body).width(), 200 + i as u32);
+    }
+
+    let browsers = browser_children(s.pid());
+    assert_eq!(browsers.len(), 1, "one browser: {browsers:?}");
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &browsers[0].to_string()])
+        .status();
+    let r = s.get(&shot(&card, "width=333&height=100")).await;
+    assert_eq!(r.status, 200, "after a browser crash: {}", r.text());
+    assert_eq!(s.metric("ferrotype_browser_restarts_total").await, 1.0);
+    assert!(!exists(browsers[0]), "the crashed browser was reaped");
+
+    let browsers = browser_children(s.pid());
+    assert_eq!(browsers.len(), 1);
+    let status = s.terminate().expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!exists(browsers[0]), "no browser left after shutdown");
+}
