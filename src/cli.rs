@@ -54,6 +54,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    crate::screenshot::exec_chromium_if_asked();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config),

@@ -17,7 +17,7 @@ use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::browser::{
@@ -78,6 +78,36 @@ const LOCKDOWN: &str = r#"(() => {
   window.print = () => {};
 })();"#;
 
+/// Set in the environment of the browser process: the path of the real browser, which the
+/// ferrotype binary, started in its place, becomes (see [`exec_chromium_if_asked`]).
+const SHIM_ENV: &str = "__FERROTYPE_CHROMIUM_EXEC";
+
+/// Run first thing in `main`. When ferrotype starts Chromium it starts itself with
+/// [`SHIM_ENV`] naming the browser: this process asks the kernel for SIGKILL when its parent
+/// dies, then executes the browser, which keeps that request. Without it, a ferrotype killed
+/// with SIGKILL (or by the OOM killer) would leave a Chromium of ~400 MiB behind.
+pub fn exec_chromium_if_asked() {
+    use std::os::unix::process::CommandExt;
+    let Some(browser) = std::env::var_os(SHIM_ENV) else {
+        return;
+    };
+    std::env::remove_var(SHIM_ENV);
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a valid signal number has no memory effects.
+    let armed = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } == 0;
+    // The parent may have died between our fork and the prctl: then nobody wants a browser.
+    if !armed || std::os::unix::process::parent_id() == 1 {
+        std::process::exit(1);
+    }
+    let err = std::process::Command::new(&browser)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    eprintln!(
+        "ferrotype: cannot start {}: {err}",
+        PathBuf::from(browser).display()
+    );
+    std::process::exit(127);
+}
+
 /// Opening a context and a window takes milliseconds; longer means the browser is gone.
 const CONTEXT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -101,50 +131,58 @@ struct Running {
 pub struct Renderer {
     settings: Settings,
     browser: Mutex<Option<Running>>,
-    tabs: Semaphore,
+    tabs: Arc<Semaphore>,
 }
 
 impl Renderer {
     pub fn new(settings: Settings) -> Self {
         Self {
-            tabs: Semaphore::new(settings.tabs.max(1)),
+            tabs: Arc::new(Semaphore::new(settings.tabs.max(1))),
             settings,
             browser: Mutex::new(None),
         }
     }
 
-    /// Renders `spec` within the render deadline.
-    pub async fn render(&self, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
+    /// Renders `spec` within the render deadline, which covers everything the caller
+    /// waits for; closing the window afterwards happens in the background.
+    pub async fn render(self: &Arc<Self>, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
         check_url(&self.settings.policy, &spec.url).await?;
         let deadline = self.settings.deadline;
-        let _tab = self
+        let started = Instant::now();
+        let left = || deadline.saturating_sub(started.elapsed());
+        // Held until the window is closed, so at most `tabs` windows exist at once.
+        let tab = self
             .tabs
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::Unavailable("closed".into()))?;
-        let browser_context = match tokio::time::timeout(CONTEXT_TIMEOUT, self.open_context()).await
-        {
-            Ok(Ok(c)) => c,
-            // The browser may have died a moment ago, before its handler noticed: replace
-            // it and try once more.
-            _ => {
-                self.discard_browser().await;
-                tokio::time::timeout(CONTEXT_TIMEOUT, self.open_context())
-                    .await
-                    .map_err(|_| Error::Unavailable("browser does not answer".into()))??
-            }
-        };
-        let result = tokio::time::timeout(deadline, self.render_in(&browser_context, spec)).await;
-        self.close_context(browser_context).await;
-        match result {
-            Ok(r) => r,
-            Err(_) => {
+        let late = || Error::Deadline(deadline);
+        let window =
+            match tokio::time::timeout(CONTEXT_TIMEOUT.min(left()), self.open_context()).await {
+                Ok(Ok(w)) => w,
+                // The browser may have died a moment ago, before its handler noticed: replace
+                // it and try once more.
+                _ => {
+                    self.discard_browser().await;
+                    tokio::time::timeout(left(), self.open_context())
+                        .await
+                        .map_err(|_| late())??
+                }
+            };
+        let result = tokio::time::timeout(left(), self.render_in(&window, spec)).await;
+        let timed_out = result.is_err();
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.close_context(window).await;
+            if timed_out {
                 // A page that never loads is usually the page; a browser that no longer
                 // answers is ours to replace before the next render.
-                self.check_alive().await;
-                Err(Error::Deadline(deadline))
+                this.check_alive().await;
             }
-        }
+            drop(tab);
+        });
+        result.map_err(|_| late())?
     }
 
     /// A browser that answers: the running one, or a new one.
@@ -168,8 +206,11 @@ impl Renderer {
             .prefix("ferrotype-chromium-")
             .tempdir()
             .map_err(|e| Error::Unavailable(format!("profile dir: {e}")))?;
+        let myself = std::env::current_exe()
+            .map_err(|e| Error::Unavailable(format!("own executable: {e}")))?;
         let config = BrowserConfig::builder()
-            .chrome_executable(&self.settings.executable)
+            .chrome_executable(myself)
+            .env(SHIM_ENV, self.settings.executable.to_string_lossy())
             .user_data_dir(profile.path())
             .no_sandbox()
             .respect_https_errors()

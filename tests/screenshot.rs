@@ -212,27 +212,53 @@ async fn failing_and_hanging_pages() {
     );
 }
 
-/// Chromium processes whose parent is `pid`.
-fn browser_children(pid: u32) -> Vec<u32> {
+/// Every process: (pid, ppid, comm).
+fn processes() -> Vec<(u32, u32, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let ppid = after
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) && stat.contains("(chrom") {
-            out.push(child);
+        // pid (comm) state ppid …: comm may hold spaces, so split at the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            out.push((pid, ppid, comm));
         }
     }
     out
+}
+
+/// Every process below `pid`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let all = processes();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            all.iter()
+                .filter(|(_, pp, _)| *pp == parent)
+                .map(|(p, ..)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Chromium processes whose parent is `pid`.
+fn browser_children(pid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|(_, ppid, comm)| *ppid == pid && comm.starts_with("chrom"))
+        .map(|(p, ..)| p)
+        .collect()
 }
 
 fn exists(pid: u32) -> bool {
@@ -270,10 +296,39 @@ async fn concurrency_crash_recovery_and_clean_shutdown() {
     assert_eq!(s.metric("ferrotype_browser_restarts_total").await, 1.0);
     assert!(!exists(browsers[0]), "the crashed browser was reaped");
 
-    let browsers = browser_children(s.pid());
-    assert_eq!(browsers.len(), 1);
+    let tree = descendants(s.pid());
+    assert!(tree.len() > 2, "a browser with its helpers: {tree:?}");
     let status = s.terminate().expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!exists(browsers[0]), "no browser left after shutdown");
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<u32> = tree.into_iter().filter(|p| exists(*p)).collect();
+    assert!(left.is_empty(), "processes left after shutdown: {left:?}");
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_no_browser_behind() {
+    let pages = tempfile::tempdir().unwrap();
+    site(pages.path(), &[]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let mut s = renderer(&[]);
+    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+    assert_eq!(
+        s.get(&shot(&card, "width=100&height=100")).await.status,
+        200
+    );
+    let tree = descendants(s.pid());
+    assert!(!tree.is_empty());
+    s.kill9();
+    let mut left = tree.clone();
+    for _ in 0..50 {
+        left.retain(|p| exists(*p));
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        left.is_empty(),
+        "left behind by a SIGKILLed server: {left:?}"
+    );
 }

@@ -57,7 +57,7 @@ pub struct App {
     results: moka::future::Cache<String, Arc<Rendered>>,
     metrics: Option<&'static PrometheusHandle>,
     /// None when the configured browser executable does not exist.
-    renderer: Option<Renderer>,
+    renderer: Option<Arc<Renderer>>,
 }
 
 /// The process-wide metrics recorder, installed by the first `App`.
@@ -84,12 +84,12 @@ impl App {
             config.workers.div_ceil(2),
         );
         let renderer = config.chromium.exists().then(|| {
-            Renderer::new(screenshot::Settings {
+            Arc::new(Renderer::new(screenshot::Settings {
                 executable: config.chromium.clone(),
                 tabs: config.browser_tabs,
                 deadline: config.render_timeout,
                 policy: fetcher.policy(),
-            })
+            }))
         });
         if renderer.is_none() {
             tracing::warn!(chromium = %config.chromium.display(), "browser not found: /screenshot answers 503");
