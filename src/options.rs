@@ -382,6 +382,8 @@ pub struct ScreenshotSpec {
     pub wait_for: Option<String>,
     pub delay_ms: u32,
     pub filename: Option<String>,
+    /// `v`: a page changes under the same URL; a new `v` renders it again.
+    pub version: Option<String>,
 }
 
 impl ScreenshotSpec {
@@ -410,6 +412,7 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
         wait_for: None,
         delay_ms: 0,
         filename: None,
+        version: None,
     };
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in query_pairs(query) {
@@ -459,9 +462,7 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
                 v.parse::<u64>()
                     .map_err(|_| invalid("exp", "expected unix seconds"))?;
             }
-            "v" => {
-                parse_version(v)?;
-            }
+            "v" => spec.version = Some(parse_version(v)?),
             other => return Err(Error::Unknown(other.to_owned())),
         }
     }
@@ -753,6 +754,9 @@ mod tests {
         assert_eq!(s.kind, ShotType::Webp);
         assert_eq!(s.wait_for.as_deref(), Some("#card"));
         assert_eq!(s.delay_ms, 250);
+        let key = |q: &str| parse_screenshot(q).unwrap().result_key();
+        assert_ne!(key("url=http%3A%2F%2Fa%2F"), key("url=http%3A%2F%2Fa%2F&v=2"));
+        assert_eq!(key("url=http%3A%2F%2Fa%2F"), key("url=http%3A%2F%2Fa%2F&filename=x&exp=9"));
         let d = parse_screenshot("url=https%3A%2F%2Fexample.com%2F").unwrap();
         assert_eq!((d.width, d.height, d.kind), (1200, 630, ShotType::Png));
         // The scheme is the policy's to refuse (403), not a parse error.

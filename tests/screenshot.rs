@@ -332,3 +332,32 @@ async fn a_killed_server_leaves_no_browser_behind() {
         "left behind by a SIGKILLed server: {left:?}"
     );
 }
+
+/// Green when the page finds no state from an earlier visit, red otherwise; then leaves
+/// state behind in every store it can.
+const STATEFUL: &str = r##"<!doctype html><html><body style="margin:0">
+<script>
+  const seen = document.cookie.includes("visited=1")
+    || localStorage.getItem("visited") === "1"
+    || sessionStorage.getItem("visited") === "1";
+  document.body.style.background = seen ? "#ff0000" : "#00ff00";
+  document.cookie = "visited=1; max-age=3600; path=/";
+  localStorage.setItem("visited", "1");
+  sessionStorage.setItem("visited", "1");
+</script></body></html>"##;
+
+#[tokio::test]
+async fn renders_share_no_cookies_or_storage() {
+    let pages = tempfile::tempdir().unwrap();
+    site(pages.path(), &[("state.html", STATEFUL.to_owned())]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    // One tab, so every render goes through the same slot.
+    let s = renderer(&[("FERROTYPE_BROWSER_TABS", "1")]);
+    let page = format!("http://127.0.0.2:{}/state.html", origin.addr.port());
+    for v in 1..=3 {
+        let r = s.get(&shot(&page, &format!("width=100&height=100&v={v}"))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let px = pixels(&r.body).get_pixel(50, 50).0;
+        assert!(px[1] > 200 && px[0] < 60, "render {v} saw an earlier render's state: {px:?}");
+    }
+}
