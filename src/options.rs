@@ -755,8 +755,14 @@ mod tests {
         assert_eq!(s.wait_for.as_deref(), Some("#card"));
         assert_eq!(s.delay_ms, 250);
         let key = |q: &str| parse_screenshot(q).unwrap().result_key();
-        assert_ne!(key("url=http%3A%2F%2Fa%2F"), key("url=http%3A%2F%2Fa%2F&v=2"));
-        assert_eq!(key("url=http%3A%2F%2Fa%2F"), key("url=http%3A%2F%2Fa%2F&filename=x&exp=9"));
+        assert_ne!(
+            key("url=http%3A%2F%2Fa%2F"),
+            key("url=http%3A%2F%2Fa%2F&v=2")
+        );
+        assert_eq!(
+            key("url=http%3A%2F%2Fa%2F"),
+            key("url=http%3A%2F%2Fa%2F&filename=x&exp=9")
+        );
         let d = parse_screenshot("url=https%3A%2F%2Fexample.com%2F").unwrap();
         assert_eq!((d.width, d.height, d.kind), (1200, 630, ShotType::Png));
         // The scheme is the policy's to refuse (403), not a parse error.

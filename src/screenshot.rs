@@ -170,7 +170,9 @@ impl Renderer {
                         .map_err(|_| late())??
                 }
             };
+        let opened = started.elapsed();
         let result = tokio::time::timeout(left(), self.render_in(&window, spec)).await;
+        tracing::debug!(?opened, total = ?started.elapsed(), "screenshot rendered");
         let timed_out = result.is_err();
         let this = self.clone();
         tokio::spawn(async move {

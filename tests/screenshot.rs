@@ -355,9 +355,14 @@ async fn renders_share_no_cookies_or_storage() {
     let s = renderer(&[("FERROTYPE_BROWSER_TABS", "1")]);
     let page = format!("http://127.0.0.2:{}/state.html", origin.addr.port());
     for v in 1..=3 {
-        let r = s.get(&shot(&page, &format!("width=100&height=100&v={v}"))).await;
+        let r = s
+            .get(&shot(&page, &format!("width=100&height=100&v={v}")))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let px = pixels(&r.body).get_pixel(50, 50).0;
-        assert!(px[1] > 200 && px[0] < 60, "render {v} saw an earlier render's state: {px:?}");
+        assert!(
+            px[1] > 200 && px[0] < 60,
+            "render {v} saw an earlier render's state: {px:?}"
+        );
     }
 }
