@@ -190,6 +190,11 @@ async fn failing_and_hanging_pages() {
     site(pages.path(), &[]);
     let s = renderer(&[("FERROTYPE_RENDER_TIMEOUT_MS", "2000")]);
     let base = format!("http://127.0.0.2:{}", origin.addr.port());
+    // The browser starts on first use: start it before the timed part.
+    let warm = s
+        .get(&shot(&format!("{base}/card.html"), "width=100&height=100"))
+        .await;
+    assert_eq!(warm.status, 200, "{}", warm.text());
 
     let r = s.get(&shot(&format!("{base}/missing.html"), "")).await;
     assert_eq!(r.status, 502, "{}", r.text());
@@ -205,7 +210,7 @@ async fn failing_and_hanging_pages() {
     );
     // And the renderer carries on.
     assert_eq!(
-        s.get(&shot(&format!("{base}/card.html"), "width=100&height=100"))
+        s.get(&shot(&format!("{base}/card.html"), "width=101&height=100"))
             .await
             .status,
         200
