@@ -371,3 +371,25 @@ async fn renders_share_no_cookies_or_storage() {
         );
     }
 }
+
+#[tokio::test]
+async fn without_a_browser_screenshots_are_503_and_transforms_still_ready() {
+    let s = Server::builder()
+        .env("FERROTYPE_CHROMIUM", "/nonexistent/chromium")
+        .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2")
+        .env(
+            "FERROTYPE_SOURCES",
+            format!("corpus=file://{}", common::corpus().display()),
+        )
+        .start();
+    let r = s.get(&shot("http://127.0.0.2:9/card.html", "")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(s.get_raw("/ready", &[]).await.status, 200);
+    assert_eq!(
+        s.get("/transform/corpus/photo/rocket.jpg?w=10")
+            .await
+            .status,
+        200
+    );
+}
