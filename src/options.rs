@@ -470,14 +470,6 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
     Ok(spec)
 }
 
-fn boolean(name: &'static str, v: &str) -> Result<bool, Error> {
-    match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(invalid(name, format!("expected true or false, got {v:?}"))),
-    }
-}
-
 fn int_in(name: &'static str, v: &str, min: u32, max: u32) -> Result<u32, Error> {
     let n: u32 = v.parse().map_err(|_| {
         invalid(
@@ -503,12 +495,21 @@ fn float_in(name: &'static str, v: &str, min: f64, max: f64) -> Result<f64, Erro
     Ok(n)
 }
 
-fn flag(name: &'static str, v: &str) -> Result<bool, Error> {
+/// A two-valued option: `off` or `on`, nothing else.
+fn switch(name: &'static str, v: &str, off: &str, on: &str) -> Result<bool, Error> {
     match v {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        _ => Err(invalid(name, format!("expected 0 or 1, got {v:?}"))),
+        _ if v == off => Ok(false),
+        _ if v == on => Ok(true),
+        _ => Err(invalid(name, format!("expected {off} or {on}, got {v:?}"))),
     }
+}
+
+fn flag(name: &'static str, v: &str) -> Result<bool, Error> {
+    switch(name, v, "0", "1")
+}
+
+fn boolean(name: &'static str, v: &str) -> Result<bool, Error> {
+    switch(name, v, "false", "true")
 }
 
 fn parse_fit(v: &str) -> Result<Fit, Error> {

@@ -491,17 +491,9 @@ impl Renderer {
         if let Ok(mut origins) = window.origins.lock() {
             origins.clear();
         }
-        page.execute(
-            SetDeviceMetricsOverrideParams::builder()
-                .width(i64::from(spec.width))
-                .height(i64::from(spec.height))
-                .device_scale_factor(spec.scale_factor)
-                .mobile(false)
-                .build()
-                .map_err(Error::Page)?,
-        )
-        .await
-        .map_err(page_err)?;
+        page.execute(viewport(spec, i64::from(spec.height))?)
+            .await
+            .map_err(page_err)?;
         let scheme = if spec.prefer_dark { "dark" } else { "light" };
         page.emulate_media_features(vec![MediaFeature::new("prefers-color-scheme", scheme)])
             .await
@@ -554,15 +546,10 @@ impl Renderer {
                 .ok()
                 .and_then(|v| v.into_value::<f64>().ok())
                 .unwrap_or(f64::from(spec.height));
-            page.execute(
-                SetDeviceMetricsOverrideParams::builder()
-                    .width(i64::from(spec.width))
-                    .height(height.clamp(f64::from(spec.height), MAX_FULL_PAGE_HEIGHT) as i64)
-                    .device_scale_factor(spec.scale_factor)
-                    .mobile(false)
-                    .build()
-                    .map_err(Error::Page)?,
-            )
+            page.execute(viewport(
+                spec,
+                height.clamp(f64::from(spec.height), MAX_FULL_PAGE_HEIGHT) as i64,
+            )?)
             .await
             .map_err(page_err)?;
         }
@@ -692,6 +679,17 @@ async fn stop(mut running: Running) {
         let _ = tokio::time::timeout(Duration::from_secs(3), running.browser.wait()).await;
     }
     running.handler.abort();
+}
+
+/// The emulated screen: the spec's width and pixel ratio, `height` CSS pixels tall.
+fn viewport(spec: &ScreenshotSpec, height: i64) -> Result<SetDeviceMetricsOverrideParams, Error> {
+    SetDeviceMetricsOverrideParams::builder()
+        .width(i64::from(spec.width))
+        .height(height)
+        .device_scale_factor(spec.scale_factor)
+        .mobile(false)
+        .build()
+        .map_err(Error::Page)
 }
 
 fn page_error(e: chromiumoxide::error::CdpError) -> Error {

@@ -393,3 +393,31 @@ async fn without_a_browser_screenshots_are_503_and_transforms_still_ready() {
         200
     );
 }
+
+#[tokio::test]
+async fn full_page_captures_below_the_fold() {
+    let pages = tempfile::tempdir().unwrap();
+    site(
+        pages.path(),
+        &[(
+            "tall.html",
+            r#"<!doctype html><body style="margin:0"><div style="height:1500px;background:#fff"></div><div style="height:100px;background:#0000ff"></div></body>"#.to_owned(),
+        )],
+    );
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = renderer(&[]);
+    let page = format!("http://127.0.0.2:{}/tall.html", origin.addr.port());
+    let viewport = pixels(&s.get(&shot(&page, "width=400&height=300")).await.body);
+    assert_eq!(viewport.dimensions(), (400, 300));
+    let full = pixels(
+        &s.get(&shot(&page, "width=400&height=300&fullPage=true"))
+            .await
+            .body,
+    );
+    assert_eq!(full.dimensions(), (400, 1600));
+    let px = full.get_pixel(200, 1550).0;
+    assert!(
+        px[2] > 200 && px[0] < 60,
+        "the blue band at the bottom: {px:?}"
+    );
+}
