@@ -114,6 +114,11 @@ pub fn exec_chromium_if_asked() {
     std::process::exit(127);
 }
 
+/// What a page can leave behind for the next one. Narrower than `all`, which also walks
+/// browser-wide stores (shader cache, interest groups) at a cost on every reset.
+const STORAGE_TYPES: &str =
+    "cookies,file_systems,indexeddb,local_storage,websql,service_workers,cache_storage,shared_storage,storage_buckets";
+
 /// Opening a context and a window takes milliseconds; longer means the browser is gone.
 const CONTEXT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -248,10 +253,10 @@ impl Renderer {
     }
 
     /// Forgets everything a render left in its window (whose HTTP cache is off): the
-    /// document, cookies, and every storage of every origin the page reached (`all`: local,
-    /// IndexedDB, service workers, cache storage, …; session storage does not survive
-    /// leaving the page, which `renders_share_no_cookies_or_storage` checks). False when a
-    /// step failed or the page would not be left.
+    /// document, cookies, and every storage of every origin the page reached
+    /// ([`STORAGE_TYPES`]; session storage does not survive leaving the page, which
+    /// `renders_share_no_cookies_or_storage` checks). False when a step failed or the page
+    /// would not be left.
     async fn reset(&self, window: &Window) -> bool {
         let page = &window.page;
         let origins: Vec<String> = window
@@ -278,7 +283,7 @@ impl Renderer {
                 return Ok(false);
             }
             for origin in &origins {
-                page.execute(ClearDataForOriginParams::new(origin.clone(), "all"))
+                page.execute(ClearDataForOriginParams::new(origin.clone(), STORAGE_TYPES))
                     .await?;
             }
             page.execute(ClearBrowserCookiesParams::default()).await?;
