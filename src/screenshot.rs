@@ -182,13 +182,13 @@ impl Renderer {
     }
 
     /// Renders `spec` within the render deadline, which covers everything the caller
-    /// waits for; closing the window afterwards happens in the background.
+    /// waits for; resetting or closing the window afterwards happens in the background.
     pub async fn render(self: &Arc<Self>, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
         check_url(&self.settings.policy, &spec.url).await?;
         let deadline = self.settings.deadline;
         let started = Instant::now();
         let left = || deadline.saturating_sub(started.elapsed());
-        // Held until the window is closed, so at most `tabs` windows exist at once.
+        // Held until the window is reset or closed, so at most `tabs` windows are in use.
         let tab = self
             .tabs
             .clone()
