@@ -217,8 +217,11 @@ impl TransformRequest {
     }
 }
 
+/// A decoded query piece: name and value.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Query pieces decoded as `application/x-www-form-urlencoded`, the signature dropped.
-pub fn query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+pub fn query_pairs(query: &str) -> Vec<Pair<'_>> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -226,6 +229,17 @@ pub fn query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         .filter(|(name, _)| *name != "s")
         .map(|(n, v)| (decode(n), decode(v)))
         .collect()
+}
+
+/// [`query_pairs`], refusing a name given twice (API.md §3: a repeated option is a 400).
+fn unique_pairs(query: &str) -> Result<Vec<Pair<'_>>, Error> {
+    let pairs = query_pairs(query);
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(Error::Repeated(name.clone().into_owned()));
+        }
+    }
+    Ok(pairs)
 }
 
 fn decode(s: &str) -> Cow<'_, str> {
@@ -248,13 +262,8 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
     };
     let mut url = None;
     let mut version = None;
-    let mut seen: Vec<String> = Vec::new();
     let mut focal = (None, None);
-    for (name, value) in query_pairs(query) {
-        if seen.iter().any(|n| *n == name) {
-            return Err(Error::Repeated(name.into_owned()));
-        }
-        seen.push(name.to_string());
+    for (name, value) in unique_pairs(query)? {
         let v = value.as_ref();
         match name.as_ref() {
             "w" => spec.width = Some(int_in("w", v, 1, 8192)?),
@@ -414,12 +423,7 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
         filename: None,
         version: None,
     };
-    let mut seen: Vec<String> = Vec::new();
-    for (name, value) in query_pairs(query) {
-        if seen.iter().any(|n| *n == name) {
-            return Err(Error::Repeated(name.into_owned()));
-        }
-        seen.push(name.to_string());
+    for (name, value) in unique_pairs(query)? {
         let v = value.as_ref();
         match name.as_ref() {
             "url" => {

@@ -22,14 +22,7 @@ fn hostile_files() -> Vec<String> {
 async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
     let origin = Origin::start(common::corpus());
     let s = Server::builder()
-        .env(
-            "FERROTYPE_SOURCES",
-            format!(
-                "corpus=file://{},web={}",
-                common::corpus().display(),
-                origin.base()
-            ),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
         .start();
     for name in hostile_files() {
         for source in ["corpus", "web"] {

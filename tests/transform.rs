@@ -522,14 +522,7 @@ async fn http_sources_and_their_failures() {
 async fn byte_and_pixel_limits() {
     let origin = Origin::start(common::corpus());
     let s = Server::builder()
-        .env(
-            "FERROTYPE_SOURCES",
-            format!(
-                "corpus=file://{},web={}",
-                common::corpus().display(),
-                origin.base()
-            ),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
         .env("FERROTYPE_MAX_SOURCE_BYTES", "50000")
         .env("FERROTYPE_MAX_SOURCE_PIXELS", "1000000")
         .start();

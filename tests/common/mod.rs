@@ -24,6 +24,11 @@ pub fn corpus() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
 }
 
+/// `FERROTYPE_SOURCES` with the corpus as `corpus` and `origin` as `web`.
+pub fn corpus_and_web(origin: &Origin) -> String {
+    format!("corpus=file://{},web={}", corpus().display(), origin.base())
+}
+
 /// The server binary, running until dropped.
 pub struct Server {
     child: Child,
