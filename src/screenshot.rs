@@ -17,7 +17,6 @@
 //! downloads are neutralised.
 
 use std::collections::HashSet;
-use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -184,7 +183,7 @@ impl Renderer {
     /// Renders `spec` within the render deadline, which covers everything the caller
     /// waits for; resetting or closing the window afterwards happens in the background.
     pub async fn render(self: &Arc<Self>, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
-        check_url(&self.settings.policy, &spec.url).await?;
+        self.settings.policy.check_url_and_names(&spec.url).await?;
         let deadline = self.settings.deadline;
         let started = Instant::now();
         let left = || deadline.saturating_sub(started.elapsed());
@@ -597,7 +596,7 @@ impl Renderer {
                 tokio::spawn(async move {
                     let allowed = match Url::parse(&event.request.url) {
                         Ok(url) => {
-                            let ok = check_url(&policy, &url).await.is_ok();
+                            let ok = policy.check_url_and_names(&url).await.is_ok();
                             if ok {
                                 if let Ok(mut o) = origins.lock() {
                                     o.insert(url.origin().ascii_serialization());
@@ -628,25 +627,6 @@ impl Renderer {
         });
         Ok(())
     }
-}
-
-/// The `?url=` policy for a page URL: scheme, allow-list, literal address, and every
-/// address the name resolves to.
-async fn check_url(policy: &Policy, url: &Url) -> Result<(), Refusal> {
-    policy.check_url(url)?;
-    if let Some(url::Host::Domain(host)) = url.host() {
-        let host = host.to_owned();
-        let lookup = host.clone();
-        let addrs = tokio::task::spawn_blocking(move || (lookup.as_str(), 0).to_socket_addrs())
-            .await
-            .ok()
-            .and_then(Result::ok);
-        // A name that does not resolve is left to the browser, which will fail on it too.
-        for addr in addrs.into_iter().flatten() {
-            policy.check_ip(addr.ip(), &host)?;
-        }
-    }
-    Ok(())
 }
 
 async fn wait_for(page: &Page, selector: &str) -> Result<(), Error> {

@@ -8,10 +8,7 @@ use common::Server;
 #[tokio::test]
 async fn a_burst_past_the_queue_gets_503_with_retry_after_and_no_other_5xx() {
     let s = Server::builder()
-        .env(
-            "FERROTYPE_SOURCES",
-            format!("corpus=file://{}", common::corpus().display()),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_WORKERS", "1")
         .env("FERROTYPE_QUEUE", "2")
         .start();

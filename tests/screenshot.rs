@@ -388,10 +388,7 @@ async fn without_a_browser_screenshots_are_503_and_transforms_still_ready() {
     let s = Server::builder()
         .env("FERROTYPE_CHROMIUM", "/nonexistent/chromium")
         .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2")
-        .env(
-            "FERROTYPE_SOURCES",
-            format!("corpus=file://{}", common::corpus().display()),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .start();
     let r = s.get(&shot("http://127.0.0.2:9/card.html", "")).await;
     assert_eq!(r.status, 503, "{}", r.text());

@@ -8,10 +8,6 @@ use ferrotype::signature::Algorithm;
 
 const IMG: &str = "/transform/corpus/photo/rocket.jpg";
 
-fn corpus_source() -> String {
-    format!("corpus=file://{}", common::corpus().display())
-}
-
 #[tokio::test]
 async fn order_of_options_and_position_of_s_do_not_matter() {
     let s = Server::with_corpus();
@@ -80,7 +76,7 @@ async fn expiry() {
 #[tokio::test]
 async fn sha256_mode() {
     let s = Server::builder()
-        .env("FERROTYPE_SOURCES", corpus_source())
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_SIGNATURE", "sha256")
         .signing(Algorithm::Sha256, common::KEY)
         .start();
@@ -101,14 +97,14 @@ async fn sha256_mode() {
 async fn any_of_two_keys_verifies() {
     for key in ["new-key", "old-key"] {
         let s = Server::builder()
-            .env("FERROTYPE_SOURCES", corpus_source())
+            .env("FERROTYPE_SOURCES", common::corpus_source())
             .env("FERROTYPE_KEYS", "new-key,old-key")
             .signing(Algorithm::Sha1, key)
             .start();
         assert_eq!(s.get(&format!("{IMG}?w=32")).await.status, 200, "{key}");
     }
     let s = Server::builder()
-        .env("FERROTYPE_SOURCES", corpus_source())
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_KEYS", "new-key,old-key")
         .signing(Algorithm::Sha1, "retired-key")
         .start();

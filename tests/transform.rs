@@ -326,10 +326,7 @@ async fn animation_is_kept_and_capped() {
     assert!(r.text().contains("page"));
 
     let capped = Server::builder()
-        .env(
-            "FERROTYPE_SOURCES",
-            format!("corpus=file://{}", common::corpus().display()),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_MAX_FRAMES", "10")
         .start();
     let r = capped.get(&format!("{ANIMATED_GIF}?w=100")).await;
@@ -411,10 +408,7 @@ async fn caching_headers_etag_304_and_head() {
     assert!(head.bytes().await.unwrap().is_empty());
 
     let custom = Server::builder()
-        .env(
-            "FERROTYPE_SOURCES",
-            format!("corpus=file://{}", common::corpus().display()),
-        )
+        .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_CACHE_CONTROL", "public, max-age=600")
         .start();
     assert_eq!(

@@ -66,6 +66,35 @@ impl Policy {
         }
     }
 
+    /// Resolves `host` and refuses it if any of its addresses is forbidden: connecting to
+    /// a "good" one of a mixed answer would leave the choice to the attacker's DNS server.
+    /// A name that does not resolve gives no address (the connection attempt then fails).
+    pub async fn resolve(&self, host: &str) -> Result<Vec<SocketAddr>, Refusal> {
+        let lookup = host.to_owned();
+        let addrs: Vec<SocketAddr> =
+            tokio::task::spawn_blocking(move || (lookup.as_str(), 0).to_socket_addrs())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .into_iter()
+                .flatten()
+                .collect();
+        for addr in &addrs {
+            self.check_ip(addr.ip(), host)?;
+        }
+        Ok(addrs)
+    }
+
+    /// [`Policy::check_url`], then, for a name, [`Policy::resolve`]: the check for a URL
+    /// that something else (a browser) will connect to.
+    pub async fn check_url_and_names(&self, url: &Url) -> Result<(), Refusal> {
+        self.check_url(url)?;
+        if let Some(Host::Domain(host)) = url.host() {
+            self.resolve(host).await?;
+        }
+        Ok(())
+    }
+
     pub fn check_ip(&self, ip: IpAddr, host: &str) -> Result<(), Refusal> {
         if self.allowed_networks.iter().any(|n| n.contains(&ip)) || is_public(ip) {
             Ok(())
@@ -147,15 +176,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let lookup = host.clone();
-            let addrs: Vec<SocketAddr> =
-                tokio::task::spawn_blocking(move || (lookup.as_str(), 0).to_socket_addrs())
-                    .await??
-                    .collect();
-            // One forbidden address refuses the name: connecting to a "good" one of a mixed
-            // answer would leave the choice to the attacker's DNS server.
-            for addr in &addrs {
-                policy.check_ip(addr.ip(), &host)?;
+            let addrs = policy.resolve(&host).await?;
+            if addrs.is_empty() {
+                return Err(format!("{host:?} did not resolve").into());
             }
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)

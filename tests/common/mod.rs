@@ -24,9 +24,14 @@ pub fn corpus() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
 }
 
+/// `FERROTYPE_SOURCES` with the corpus as `corpus`.
+pub fn corpus_source() -> String {
+    format!("corpus=file://{}", corpus().display())
+}
+
 /// `FERROTYPE_SOURCES` with the corpus as `corpus` and `origin` as `web`.
 pub fn corpus_and_web(origin: &Origin) -> String {
-    format!("corpus=file://{},web={}", corpus().display(), origin.base())
+    format!("{},web={}", corpus_source(), origin.base())
 }
 
 /// The server binary, running until dropped.
@@ -132,10 +137,7 @@ impl Server {
     /// A server whose source `corpus` is the corpus directory.
     pub fn with_corpus() -> Server {
         Self::builder()
-            .env(
-                "FERROTYPE_SOURCES",
-                format!("corpus=file://{}", corpus().display()),
-            )
+            .env("FERROTYPE_SOURCES", corpus_source())
             .start()
     }
 
