@@ -6,7 +6,8 @@
 every request carries its own `v=N`: ferrotype signs and renders each one; a peer that does
 not know `v` ignores it. Everything else follows shot-bench.sh: C requests kept in flight for
 DUR seconds on keep-alive connections, warm-up not counted, p50/p99 and shots/s, and CPU ms
-per shot summed over the server's process tree (Chromium included).
+per shot summed over the server's process tree (Chromium included), then of the server's own
+process alone.
 
     shot-load.py NAME 'URL_TEMPLATE' PID [--key KEY] [--conc 1 2] [--dur 10]
 
@@ -46,9 +47,9 @@ def tree(pid):
     return seen
 
 
-def cpu_ticks(pid):
+def cpu_ticks(pid, whole_tree=True):
     total = 0
-    for q in tree(pid):
+    for q in tree(pid) if whole_tree else [str(pid)]:
         try:
             f = open(f"/proc/{q}/stat").read().rsplit(")", 1)[1].split()
             total += int(f[11]) + int(f[12])
@@ -95,7 +96,7 @@ def main():
         status, body = get(conn, target())
         if status != 200:
             sys.exit(f"warm-up failed: HTTP {status} {body[:200]!r}")
-    print("name\tconc\tshots\tshots_per_s\tp50_ms\tp99_ms\tcpu_ms_per_shot")
+    print("name\tconc\tshots\tshots_per_s\tp50_ms\tp99_ms\tcpu_ms_per_shot\tserver_cpu_ms_per_shot")
     for c in a.conc:
         lat, errors = [], [0]
         deadline = time.monotonic() + a.dur
@@ -112,20 +113,22 @@ def main():
                     else:
                         errors[0] += 1
 
-        cpu0, t0 = cpu_ticks(a.pid), time.monotonic()
+        cpu0, own0, t0 = cpu_ticks(a.pid), cpu_ticks(a.pid, False), time.monotonic()
         threads = [threading.Thread(target=worker) for _ in range(c)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - t0
-        cpu_ms = (cpu_ticks(a.pid) - cpu0) * 1000 / os.sysconf("SC_CLK_TCK")
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        cpu_ms = (cpu_ticks(a.pid) - cpu0) * tick_ms
+        own_ms = (cpu_ticks(a.pid, False) - own0) * tick_ms
         lat.sort()
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0
         print(
             f"{a.name}\t{c}\t{len(lat)}\t{len(lat) / elapsed:.2f}\t"
             f"{statistics.median(lat) * 1000:.0f}\t{p99 * 1000:.0f}\t"
-            f"{cpu_ms / max(len(lat), 1):.0f}" + (f"\t{errors[0]} errors" if errors[0] else "")
+            f"{cpu_ms / max(len(lat), 1):.0f}\t{own_ms / max(len(lat), 1):.0f}" + (f"\t{errors[0]} errors" if errors[0] else "")
         )
 
 

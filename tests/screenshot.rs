@@ -174,6 +174,49 @@ try {{ new WebSocket("ws://127.0.0.1:{port}/ws"); }} catch (_) {{}}</script></bo
     assert_eq!(target.hits(), 0);
 }
 
+/// Sockets and workers never pass through the DevTools Fetch domain: the proxy judges
+/// them, by the address connected to. Each page script reports when its attempts are over.
+const SOCKETS: &str = r#"<!doctype html><body style="background:#fff"><iframe src="DENIED/photo/rocket.jpg?via=frame"></iframe>
+<script>
+const attempt = (base) => fetch(base + "/photo/rocket.jpg?via=worker").catch(() => {})
+  .then(() => new Promise((done) => { const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+    ws.onopen = ws.onerror = ws.onclose = () => done(); }));
+const worker = new Worker(URL.createObjectURL(new Blob(
+  ["const attempt = " + attempt + "; onmessage = (e) => attempt(e.data).then(() => postMessage(1));"])));
+let left = 4;
+const over = () => { if (--left === 0) { const d = document.createElement("div"); d.id = "over"; document.body.append(d); } };
+worker.onmessage = over;
+for (const base of ["DENIED", "ALLOWED"]) {
+  worker.postMessage(base);
+  const ws = new WebSocket(base.replace("http", "ws") + "/ws");
+  ws.onerror = ws.onclose = over;
+}
+</script></body>"#;
+
+#[tokio::test]
+async fn sockets_and_workers_meet_the_policy_too() {
+    let denied = Origin::start(common::corpus());
+    let allowed = Origin::start_on("127.0.0.2", common::corpus());
+    let pages = tempfile::tempdir().unwrap();
+    let html = SOCKETS
+        .replace("DENIED", denied.base().trim_end_matches('/'))
+        .replace("ALLOWED", allowed.base().trim_end_matches('/'));
+    site(pages.path(), &[("sockets.html", html)]);
+    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = renderer(&[]);
+    let page = format!("http://127.0.0.2:{}/sockets.html", origin.addr.port());
+    let r = s
+        .get(&shot(&page, "width=300&height=200&waitFor=%23over"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(denied.hits(), 0, "nothing reached the disallowed port");
+    assert_eq!(
+        allowed.hits(),
+        3,
+        "the allowed origin saw the worker's fetch and both WebSocket handshakes"
+    );
+}
+
 #[tokio::test]
 async fn failing_and_hanging_pages() {
     let pages = tempfile::tempdir().unwrap();

@@ -9,12 +9,17 @@
 //! took 0.14–0.25 s. A window whose render failed is closed, not reset. The browser itself
 //! is started on first use and started again when it has crashed or stopped answering.
 //!
-//! Network policy: every request of the page (document, subresources, fetch/XHR, each
-//! redirect hop) is paused by the Fetch domain and let through only if the `?url=` policy
-//! allows its URL and every address its host resolves to; the page still renders without
-//! what was refused. WebSockets, WebTransport and WebRTC are removed from every frame
-//! before page scripts run (the Fetch domain does not see them); dialogs, popups and
-//! downloads are neutralised.
+//! Network policy: every browser context connects through [`proxy::GuardProxy`], which
+//! resolves names itself and connects only to addresses the `?url=` policy allows, so
+//! every connection of a page (subresources, fetch/XHR, workers, WebSockets, each redirect
+//! hop) is judged by the address it really goes to; the page still renders without what
+//! was refused. Document requests are also paused in the Fetch domain and checked there,
+//! which is how a refused page (or page redirect) is told apart from a refused image: the
+//! first answers 403, the second leaves a hole in the picture. WebTransport and WebRTC,
+//! which would not use the proxy, are removed from every frame before page scripts run;
+//! dialogs, popups and downloads are neutralised.
+
+mod proxy;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -70,10 +75,10 @@ pub enum Error {
     Unavailable(String),
 }
 
-/// Scripts run in every frame before the page's own: no way out of the Fetch domain's
-/// view (sockets), and nothing that waits for a human (dialogs, popups, printing).
+/// Scripts run in every frame before the page's own: no connection that would bypass the
+/// proxy (UDP-based ones), and nothing that waits for a human (dialogs, popups, printing).
 const LOCKDOWN: &str = r#"(() => {
-  for (const name of ["WebSocket", "WebTransport", "RTCPeerConnection", "webkitRTCPeerConnection"]) {
+  for (const name of ["WebTransport", "RTCPeerConnection", "webkitRTCPeerConnection"]) {
     try { Object.defineProperty(window, name, { value: undefined, configurable: false }); } catch (_) {}
   }
   window.open = () => null;
@@ -152,6 +157,7 @@ struct Window {
 
 pub struct Renderer {
     settings: Settings,
+    proxy: tokio::sync::OnceCell<proxy::GuardProxy>,
     browser: Mutex<Option<Running>>,
     tabs: Arc<Semaphore>,
     idle: std::sync::Mutex<Vec<Window>>,
@@ -163,6 +169,7 @@ impl Renderer {
         Self {
             tabs: Arc::new(Semaphore::new(settings.tabs.max(1))),
             settings,
+            proxy: tokio::sync::OnceCell::new(),
             browser: Mutex::new(None),
             idle: std::sync::Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
@@ -339,6 +346,8 @@ impl Renderer {
                 "disable-sync",
                 "disable-quic",
                 "dns-prefetch-disable",
+                // WebRTC would otherwise send UDP around the proxy.
+                "force-webrtc-ip-handling-policy=disable_non_proxied_udp",
                 "disable-breakpad",
                 "disable-features=NetworkPrediction,InterestFeedContentSuggestions,Translate",
             ])
@@ -367,13 +376,24 @@ impl Renderer {
     /// A fresh browser context and window, set up once for all the renders it will see:
     /// downloads denied, the lockdown script, network interception, dialogs dismissed.
     async fn open_window(&self) -> Result<Window, Error> {
+        let proxy = self
+            .proxy
+            .get_or_try_init(|| proxy::GuardProxy::start(self.settings.policy.clone()))
+            .await
+            .map_err(|e| Error::Unavailable(format!("page proxy: {e}")))?;
         let guard = self.ensure_browser().await?;
         let Some(running) = guard.as_ref() else {
             return Err(Error::Unavailable("browser did not start".into()));
         };
         let browser = &running.browser;
         let context = browser
-            .create_browser_context(CreateBrowserContextParams::default())
+            .create_browser_context(
+                CreateBrowserContextParams::builder()
+                    .proxy_server(proxy.server())
+                    // Without it, Chromium would connect to loopback itself, unchecked.
+                    .proxy_bypass_list("<-loopback>")
+                    .build(),
+            )
             .await
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let _ = browser
@@ -566,7 +586,8 @@ impl Renderer {
             .map_err(|e| Error::Page(format!("screenshot data: {e}")))
     }
 
-    /// Pauses every request of the page and lets through only what the policy allows.
+    /// Pauses every document request of the page (top level, frames, redirect hops) and
+    /// lets through only what the policy allows; the proxy checks again when connecting.
     async fn guard_network(
         &self,
         page: &Page,
@@ -580,6 +601,7 @@ impl Renderer {
             .map_err(page_err)?;
         let pattern = RequestPattern::builder()
             .url_pattern("*")
+            .resource_type(ResourceType::Document)
             .request_stage(RequestStage::Request)
             .build();
         page.execute(EnableParams::builder().pattern(pattern).build())
