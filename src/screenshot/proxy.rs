@@ -108,8 +108,7 @@ async fn tunnel(policy: &Policy, req: Request<Incoming>) -> Result<Response<Body
     let mut upstream = connect(policy, &url).await?;
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
-            let _ =
-                tokio::io::copy_bidirectional(&mut TokioIo::new(upgraded), &mut upstream).await;
+            let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(upgraded), &mut upstream).await;
         }
     });
     Ok(Response::new(Empty::new().map_err(|e| match e {}).boxed()))

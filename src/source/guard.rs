@@ -2,7 +2,7 @@
 //! addresses may be connected to.
 //!
 //! A host name is checked twice: against the allow-list here, and, after DNS, every address
-//! it resolves to by [`GuardedResolver`], which is the resolver the proxy client connects
+//! it resolves to by [`GuardedResolver`], which is the resolver the `?url=` client connects
 //! through, so the address checked is the address connected to. Literal IPs never reach a
 //! resolver, so [`Policy::check_url`] checks them itself.
 
