@@ -72,6 +72,9 @@ impl DiskCache {
                 if cause != RemovalCause::Replaced {
                     let _ = std::fs::remove_file(&entry.path);
                 }
+                if cause == RemovalCause::Size {
+                    evicted("originals");
+                }
             })
             .build();
         let cache = Self {
@@ -85,7 +88,7 @@ impl DiskCache {
         for (key, entry) in found {
             cache.index.insert(key, Arc::new(entry)).await;
         }
-        cache.index.run_pending_tasks().await;
+        cache.settle().await;
         Ok(cache)
     }
 
@@ -132,7 +135,7 @@ impl DiskCache {
             if let Some(bytes) = fresh {
                 // Evictions run now rather than some time later, so the bytes on disk stay
                 // under the cap at all times but for the files being written.
-                self.index.run_pending_tasks().await;
+                self.settle().await;
                 return Ok((bytes.into(), Outcome::Miss));
             }
             match tokio::fs::read(&entry.path).await {
@@ -174,9 +177,16 @@ impl DiskCache {
         Ok(Entry { path, size })
     }
 
+    /// Runs pending evictions and publishes the bytes kept.
+    async fn settle(&self) {
+        self.index.run_pending_tasks().await;
+        metrics::gauge!("ferrotype_cache_bytes", "cache" => "originals")
+            .set(self.index.weighted_size() as f64);
+    }
+
     /// Bytes the index accounts for (equal to the bytes on disk once evictions have run).
     pub async fn weighted_size(&self) -> u64 {
-        self.index.run_pending_tasks().await;
+        self.settle().await;
         self.index.weighted_size()
     }
 }
@@ -255,7 +265,16 @@ pub fn results(max_bytes: u64) -> Cache<String, Arc<Rendered>> {
         .weigher(|k: &String, r: &Arc<Rendered>| {
             u32::try_from(r.bytes.len() + k.len()).unwrap_or(u32::MAX)
         })
+        .eviction_listener(|_, _, cause| {
+            if cause == RemovalCause::Size {
+                evicted("results");
+            }
+        })
         .build()
+}
+
+fn evicted(cache: &'static str) {
+    metrics::counter!("ferrotype_cache_evictions_total", "cache" => cache).increment(1);
 }
 
 #[cfg(test)]

@@ -110,18 +110,8 @@ fn sign(url: &str, key: Option<String>, sha256: bool, config: Option<PathBuf>) -
     ExitCode::SUCCESS
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FERROTYPE_LOG")
-        // chromiumoxide warns about every DevTools message newer than its protocol types.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,chromiumoxide=error"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
-}
-
 fn serve(config_file: Option<PathBuf>) -> ExitCode {
-    init_logging();
+    crate::telemetry::init_logging();
     let mut config = match Config::load(config_file.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(format!("configuration has mistakes:\n{e}")),
@@ -149,15 +139,25 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         if config.demo {
             print!("{}", crate::demo::banner(&config));
         }
+        let metrics = match config.metrics_bind {
+            Some(bind) => match tokio::net::TcpListener::bind(bind).await {
+                Ok(l) => Some(l),
+                Err(e) => return fail(format!("cannot listen on {bind} for metrics: {e}")),
+            },
+            None => None,
+        };
         let addr = listener.local_addr().map_or(config.bind, |a| a);
         let app = match crate::http::App::new(config).await {
             Ok(a) => Arc::new(a),
             Err(e) => return fail(e),
         };
+        if let Some(addr) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+            println!("ferrotype metrics on http://{addr}/metrics");
+        }
         // A plain line on stdout: scripts and tests wait for it (the bind may be port 0).
         println!("ferrotype listening on http://{addr}");
         tracing::info!(%addr, "listening");
-        match crate::http::serve(listener, app, shutdown_signal()).await {
+        match crate::http::serve(listener, metrics, app, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         }

@@ -13,6 +13,7 @@ pub mod options;
 pub mod screenshot;
 pub mod signature;
 pub mod source;
+pub mod telemetry;
 
 /// Every way a request can fail. The HTTP status of each is decided in one place,
 /// [`http::response::status_of`].

@@ -1,16 +1,19 @@
 //! The HTTP server: hyper 1 (HTTP/1.1 and h2c), the tower stack, and the routes.
 //!
 //! ```text
-//! request-id → trace → propagate id → catch panic → no-store default → VerifySignature → routes
+//! request-id → access log → trace span → propagate id → catch panic → no-store default
+//!   → VerifySignature → routes
 //! ```
+//! `/metrics` is served on the main listener, or only on `FERROTYPE_METRICS_BIND`'s.
 
+pub mod access;
 pub mod response;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,7 +32,7 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::cache::{self, DiskCache, Outcome, Rendered};
 use crate::config::Config;
@@ -39,7 +42,9 @@ use crate::options::{self, FormatChoice};
 use crate::screenshot::{self, Renderer};
 use crate::signature::VerifySignatureLayer;
 use crate::source::Fetcher;
+use crate::telemetry::{self, Stage};
 use crate::Error;
+use access::AccessLogLayer;
 use response::{error_response, text, ImageMeta};
 
 /// Every response body: whole, in memory (images are small; originals are capped).
@@ -58,14 +63,6 @@ pub struct App {
     metrics: Option<&'static PrometheusHandle>,
     /// None when the configured browser executable does not exist.
     renderer: Option<Arc<Renderer>>,
-}
-
-/// The process-wide metrics recorder, installed by the first `App`.
-fn prometheus() -> Option<&'static PrometheusHandle> {
-    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
-        .as_ref()
 }
 
 impl App {
@@ -97,7 +94,7 @@ impl App {
         Ok(Self {
             renderer,
             results: cache::results(config.result_cache_bytes),
-            metrics: prometheus(),
+            metrics: telemetry::recorder(),
             pool: Pool::new(config.workers, config.queue),
             imaging: Arc::new(imaging),
             fetcher,
@@ -118,7 +115,7 @@ impl App {
             match req.uri().path() {
                 "/health" => Ok(text(StatusCode::OK, "ok")),
                 "/ready" => Ok(self.ready().await),
-                "/metrics" => Ok(self.metrics()),
+                "/metrics" if self.config.metrics_bind.is_none() => Ok(self.metrics()),
                 p if p == "/transform" || p.starts_with("/transform/") => {
                     self.transform(&req).await
                 }
@@ -188,10 +185,15 @@ impl App {
             .renderer
             .as_ref()
             .ok_or_else(|| screenshot::Error::Unavailable("no browser configured".into()))?;
+        let mut outcome = Outcome::Hit;
         let rendered = self
             .results
             .try_get_with(spec.result_key(), async {
-                let bytes = renderer.render(&spec).await?;
+                outcome = Outcome::Miss;
+                let bytes = {
+                    let _rendering = Stage::start("rendering");
+                    renderer.render(&spec).await?
+                };
                 metrics::counter!("ferrotype_screenshots_total").increment(1);
                 Ok::<_, Error>(Arc::new(Rendered::new(
                     Bytes::from(bytes),
@@ -207,7 +209,7 @@ impl App {
             file_stem: spec.filename.as_deref().unwrap_or("screenshot"),
             download: false,
         };
-        Ok(response::image(&rendered, &meta, req.headers()))
+        Ok(self.answer(&rendered, &meta, req, outcome))
     }
 
     async fn transform<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
@@ -247,7 +249,6 @@ impl App {
             })
             .await
             .map_err(|e| (*e).clone())?;
-        metrics::counter!("ferrotype_results_total", "cache" => outcome.label()).increment(1);
         let stem = request
             .spec
             .filename
@@ -261,7 +262,26 @@ impl App {
             file_stem: &stem,
             download: request.spec.download,
         };
-        Ok(response::image(&rendered, &meta, req.headers()))
+        Ok(self.answer(&rendered, &meta, req, outcome))
+    }
+
+    /// The response for a finished image, with its cache outcome counted and attached for
+    /// the access log.
+    fn answer<B>(
+        &self,
+        rendered: &Rendered,
+        meta: &ImageMeta,
+        req: &Request<B>,
+        outcome: Outcome,
+    ) -> Response<Body> {
+        if outcome == Outcome::Miss {
+            metrics::gauge!("ferrotype_cache_bytes", "cache" => "results")
+                .set(self.results.weighted_size() as f64);
+        }
+        metrics::counter!("ferrotype_results_total", "cache" => outcome.label()).increment(1);
+        let mut resp = response::image(rendered, meta, req.headers());
+        resp.extensions_mut().insert(outcome);
+        resp
     }
 }
 
@@ -300,26 +320,35 @@ fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response<Body> {
     resp
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `app` on `listener` (and `/metrics` alone on `metrics`, when given) until
+/// `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let signer = app.config.signer.clone();
     let app_for_shutdown = app.clone();
+    let metrics_task = metrics.map(|l| tokio::spawn(serve_metrics(l, app.clone())));
     let service = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(Ids::new()))
+        .layer(AccessLogLayer)
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                // The path only: the query carries the signature.
-                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
-            }),
+            // A span for what handlers log; the access log writes the line per request.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // The path only: the query carries the signature.
+                    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(())
+                .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(CatchPanicLayer::custom(panic_response))
@@ -368,6 +397,32 @@ pub async fn serve(
     {
         tracing::warn!("connections still open after 10 s; exiting anyway");
     }
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     app_for_shutdown.shutdown().await;
     Ok(())
+}
+
+/// `/metrics` on its own listener, for a scraper on a private network.
+async fn serve_metrics(listener: TcpListener, app: Arc<App>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let resp = match req.uri().path() {
+                    "/metrics" => app.metrics(),
+                    _ => error_response(&Error::NoRoute),
+                };
+                async move { Ok::<_, Infallible>(resp) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }

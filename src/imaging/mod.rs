@@ -13,6 +13,7 @@ use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, Vips, VipsImage};
 
 use crate::options::{Fit, Format, FormatChoice, Gravity, Rgba, Rotation, TransformSpec};
+use crate::telemetry::Stage;
 pub use sniff::{sniff, SourceFormat};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -123,6 +124,22 @@ impl Imaging {
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<Output, Error> {
+        let (img, format) = {
+            let _processing = Stage::start("processing");
+            self.prepare(bytes, spec, accepts)?
+        };
+        // libvips is lazy: the steps after the thumbnail run inside the encoder.
+        let _encoding = Stage::start("encoding");
+        self.encode(&img, spec, format)
+    }
+
+    /// The decoded, resized and finished image, and the format to write it in.
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        spec: &TransformSpec,
+        accepts: Accepts,
+    ) -> Result<(VipsImage, Format), Error> {
         let source = sniff(bytes)?;
         sniff::check_structure(source, bytes)?;
         let header = read_header(bytes)?;
@@ -147,8 +164,7 @@ impl Imaging {
         self.check_pixels(pixels(plan.canvas.0, plan.canvas.1, frames))?;
 
         let img = thumbnail(bytes, &plan, spec.page, frames)?;
-        let img = finish(img, &plan, spec, format, frames)?;
-        self.encode(&img, spec, format)
+        Ok((finish(img, &plan, spec, format, frames)?, format))
     }
 
     fn check_pixels(&self, pixels: u64) -> Result<(), Error> {

@@ -27,6 +27,7 @@ struct Waiting<'a>(&'a AtomicUsize);
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!("ferrotype_pool_queued").decrement(1.0);
     }
 }
 
@@ -49,12 +50,18 @@ impl Pool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let permit = self.permit().await?;
+        let permit = {
+            let _queue = crate::telemetry::Stage::start("queue");
+            self.permit().await?
+        };
+        let busy = metrics::gauge!("ferrotype_pool_busy");
+        busy.increment(1.0);
         // The permit moves into the job: if the request is abandoned (timeout, client gone)
         // the job still counts against the pool until libvips is done with it.
         tokio::task::spawn_blocking(move || {
             let out = job();
             drop(permit);
+            busy.decrement(1.0);
             out
         })
         .await
@@ -69,6 +76,7 @@ impl Pool {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::Overloaded);
         }
+        metrics::gauge!("ferrotype_pool_queued").increment(1.0);
         let _waiting = Waiting(&self.waiting);
         self.permits
             .clone()

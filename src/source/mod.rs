@@ -135,6 +135,7 @@ impl Fetcher {
         };
         let key = DiskCache::key(&format!("{url}\n{}", version.unwrap_or("")));
         let fill = |file| async move {
+            let _fetch = crate::telemetry::Stage::start("fetch");
             let resp = if guarded {
                 self.follow_guarded(url).await?
             } else {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,6 +38,10 @@ pub fn corpus_and_web(origin: &Origin) -> String {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `FERROTYPE_METRICS_BIND` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Everything written to stderr, when the builder asked for `capture_logs`.
+    logs: Option<Arc<Mutex<String>>>,
     signer: Signer,
     pub client: reqwest::Client,
     /// Kept alive for as long as the server: a temp dir unless the test chose one.
@@ -49,6 +53,7 @@ pub struct ServerBuilder {
     cache_dir: Option<PathBuf>,
     algorithm: Algorithm,
     sign_key: String,
+    capture_logs: bool,
 }
 
 impl ServerBuilder {
@@ -60,6 +65,12 @@ impl ServerBuilder {
     /// A cache directory that outlives the server (for restarts).
     pub fn cache_dir(mut self, dir: &Path) -> Self {
         self.cache_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Keep the server's stderr (its logs) for [`Server::logs`] instead of passing it on.
+    pub fn capture_logs(mut self) -> Self {
+        self.capture_logs = true;
         self
     }
 
@@ -88,18 +99,39 @@ impl ServerBuilder {
             .env("FERROTYPE_CACHE_DIR", &cache_dir)
             .env("FERROTYPE_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(if self.capture_logs {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            });
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn ferrotype");
+        let logs = child.stderr.take().map(|stderr| {
+            let logs = Arc::new(Mutex::new(String::new()));
+            let sink = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut all = sink.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            });
+            logs
+        });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics_addr = None;
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(a) = line.strip_prefix("ferrotype listening on http://") {
                         break a.parse().expect("address");
+                    }
+                    if let Some(a) = line.strip_prefix("ferrotype metrics on http://") {
+                        let a = a.trim_end_matches("/metrics");
+                        metrics_addr = Some(a.parse().expect("metrics address"));
                     }
                 }
                 _ => {
@@ -113,6 +145,8 @@ impl ServerBuilder {
         Server {
             child,
             addr,
+            metrics_addr,
+            logs,
             signer: Signer::new(self.algorithm, vec![self.sign_key.into_bytes()]),
             client: reqwest::Client::builder()
                 .no_proxy()
@@ -131,6 +165,7 @@ impl Server {
             cache_dir: None,
             algorithm: Algorithm::Sha1,
             sign_key: KEY.to_owned(),
+            capture_logs: false,
         }
     }
 
@@ -203,6 +238,14 @@ impl Server {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// What the server logged so far (empty unless started with `capture_logs`).
+    pub fn logs(&self) -> String {
+        self.logs
+            .as_ref()
+            .map(|l| l.lock().unwrap().clone())
+            .unwrap_or_default()
     }
 
     pub fn alive(&mut self) -> bool {
