@@ -234,6 +234,16 @@ impl Server {
             .sum()
     }
 
+    /// The sum of the samples whose series (name and labels, as printed) starts with
+    /// `prefix`, e.g. every status of one route.
+    pub async fn metric_sum(&self, prefix: &str) -> f64 {
+        let text = self.get_raw("/metrics", &[]).await.text();
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
