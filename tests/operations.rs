@@ -203,3 +203,21 @@ async fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     assert!(status.success(), "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn ready_reports_a_cache_directory_that_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let s = Server::builder()
+        .cache_dir(&cache)
+        .env("FERROTYPE_SOURCES", common::corpus_source())
+        .start();
+    assert_eq!(s.get_raw("/ready", &[]).await.status, 200);
+    // Root writes through any permission bits, so the disk "goes away" instead.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let r = s.get_raw("/ready", &[]).await;
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("cache directory"), "{}", r.text());
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert!(s.healthy().await, "alive, only not ready");
+}

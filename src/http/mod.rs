@@ -133,9 +133,14 @@ impl App {
         }
     }
 
-    /// Ready when libvips can process an image on the pool and, when screenshots are
-    /// configured, the browser answers.
+    /// Ready when libvips can process an image on the pool, the cache directory takes a
+    /// file and, when screenshots are configured, the browser answers.
     async fn ready(&self) -> Response<Body> {
+        let dir = self.config.cache_dir.clone();
+        let writable = tokio::task::spawn_blocking(move || tempfile::tempfile_in(&dir).map(drop))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
         let probe = self
             .pool
             .run(|| {
@@ -149,6 +154,13 @@ impl App {
             None => Ok(()),
         };
         let mut resp = match (probe, browser) {
+            _ if writable.is_err() => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "cache directory {} is not writable\n",
+                    self.config.cache_dir.display()
+                ),
+            ),
             (Ok(true), Ok(())) => text(StatusCode::OK, "ready\n"),
             (Ok(false), _) => text(StatusCode::SERVICE_UNAVAILABLE, "libvips is not usable\n"),
             (Err(e), _) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
