@@ -45,7 +45,29 @@ pub fn init() -> Result<(), String> {
     Vips::concurrency_set(1);
     // Results are cached by the server; libvips' operation cache would only hold memory.
     Vips::cache_set_max(0);
+    // SAFETY: installs a function with the GLogFunc signature that outlives the process.
+    unsafe { rs_vips::bindings::g_log_set_default_handler(Some(glib_log), std::ptr::null_mut()) };
     Ok(())
+}
+
+/// libvips and GLib messages ("heifload: ignoring nclx profile", five times per AVIF) are
+/// about one image, whose request already answers for itself: they go to the log at debug
+/// level, as log events rather than raw lines on stderr between the request lines.
+unsafe extern "C" fn glib_log(
+    domain: *const std::ffi::c_char,
+    level: rs_vips::bindings::GLogLevelFlags,
+    message: *const std::ffi::c_char,
+    _: rs_vips::bindings::gpointer,
+) {
+    let text = |p: *const std::ffi::c_char| {
+        if p.is_null() {
+            std::borrow::Cow::Borrowed("")
+        } else {
+            // SAFETY: GLib passes NUL-terminated strings valid for the call.
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy()
+        }
+    };
+    tracing::debug!(domain = %text(domain), level, "{}", text(message));
 }
 
 /// Limits from the configuration.
