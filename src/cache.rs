@@ -238,21 +238,44 @@ fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
     Ok(found.into_iter().map(|(_, k, e)| (k, e)).collect())
 }
 
+/// What a response body is: its `Content-Type`, and the extension of its file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaType {
+    pub content_type: &'static str,
+    pub extension: &'static str,
+}
+
+impl MediaType {
+    pub const JSON: Self = Self {
+        content_type: "application/json",
+        extension: "json",
+    };
+}
+
+impl From<crate::options::Format> for MediaType {
+    fn from(f: crate::options::Format) -> Self {
+        Self {
+            content_type: f.content_type(),
+            extension: f.extension(),
+        }
+    }
+}
+
 /// A finished response body, shared by every request for the same result.
 #[derive(Debug)]
 pub struct Rendered {
     pub bytes: Bytes,
-    pub format: crate::options::Format,
+    pub media: MediaType,
     /// Strong ETag, quotes included.
     pub etag: String,
 }
 
 impl Rendered {
-    pub fn new(bytes: Bytes, format: crate::options::Format) -> Self {
+    pub fn new(bytes: Bytes, media: impl Into<MediaType>) -> Self {
         let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
         Self {
             bytes,
-            format,
+            media: media.into(),
             etag,
         }
     }

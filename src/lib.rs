@@ -9,6 +9,7 @@ pub mod config;
 mod demo;
 pub mod http;
 pub mod imaging;
+pub mod info;
 pub mod options;
 pub mod screenshot;
 pub mod signature;

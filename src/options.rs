@@ -300,23 +300,61 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
             y: focal.1.unwrap_or(0.5),
         };
     }
-    let source = match (rest, url) {
-        ("" | "/", Some(url)) => SourceRef::Url(url),
-        ("" | "/", None) => {
-            return Err(Error::Path(
-                "expected /transform/{source}/{path} or /transform?url=".into(),
-            ))
-        }
-        (_, Some(_)) => {
-            return Err(invalid("url", "not allowed together with a source path"));
-        }
-        (rest, None) => parse_source_path(rest)?,
-    };
     Ok(TransformRequest {
-        source,
+        source: locate("/transform", rest, url)?,
         spec,
         version,
     })
+}
+
+/// `/info/{source}/{path}` or `/info?url=` (API.md §6): the original and its `v`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InfoRequest {
+    pub source: SourceRef,
+    pub version: Option<String>,
+}
+
+impl InfoRequest {
+    /// Identifies the JSON: the original (and `v`), never shared with a transform's key.
+    pub fn result_key(&self) -> String {
+        format!("info|{:?}|{:?}", self.source, self.version)
+    }
+}
+
+pub fn parse_info(path: &str, query: &str) -> Result<InfoRequest, Error> {
+    let rest = path
+        .strip_prefix("/info")
+        .ok_or_else(|| Error::Path("not an /info path".into()))?;
+    let mut url = None;
+    let mut version = None;
+    for (name, value) in unique_pairs(query)? {
+        let v = value.as_ref();
+        match name.as_ref() {
+            "exp" => {
+                v.parse::<u64>()
+                    .map_err(|_| invalid("exp", "expected unix seconds"))?;
+            }
+            "v" => version = Some(parse_version(v)?),
+            "url" => url = Some(parse_url(v)?),
+            other => return Err(Error::Unknown(other.to_owned())),
+        }
+    }
+    Ok(InfoRequest {
+        source: locate("/info", rest, url)?,
+        version,
+    })
+}
+
+/// The source of `{endpoint}/{source}/{path}` or `{endpoint}?url=`, exactly one of them.
+fn locate(endpoint: &str, rest: &str, url: Option<url::Url>) -> Result<SourceRef, Error> {
+    match (rest, url) {
+        ("" | "/", Some(url)) => Ok(SourceRef::Url(url)),
+        ("" | "/", None) => Err(Error::Path(format!(
+            "expected {endpoint}/{{source}}/{{path}} or {endpoint}?url="
+        ))),
+        (_, Some(_)) => Err(invalid("url", "not allowed together with a source path")),
+        (rest, None) => parse_source_path(rest),
+    }
 }
 
 /// `/{source}/{path…}` into a named source and checked path segments.

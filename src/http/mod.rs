@@ -34,11 +34,12 @@ use tower_http::trace::TraceLayer;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::cache::{self, DiskCache, Outcome, Rendered};
+use crate::cache::{self, DiskCache, MediaType, Outcome, Rendered};
 use crate::config::Config;
 use crate::imaging::pool::Pool;
 use crate::imaging::{Accepts, Imaging, Limits};
-use crate::options::{self, FormatChoice};
+use crate::info;
+use crate::options::{self, FormatChoice, SourceRef};
 use crate::screenshot::{self, Renderer};
 use crate::signature::VerifySignatureLayer;
 use crate::source::Fetcher;
@@ -120,6 +121,7 @@ impl App {
                     self.transform(&req).await
                 }
                 "/screenshot" => self.screenshot(&req).await,
+                p if p == "/info" || p.starts_with("/info/") => self.info(&req).await,
                 _ => Err(Error::NoRoute),
             }
         };
@@ -215,10 +217,52 @@ impl App {
             .await
             .map_err(|e| (*e).clone())?;
         let meta = ImageMeta {
-            format: rendered.format,
+            media: rendered.media,
             cache_control: &self.config.cache_control,
             varies: false,
             file_stem: spec.filename.as_deref().unwrap_or("screenshot"),
+            download: false,
+        };
+        Ok(self.answer(&rendered, &meta, req, outcome))
+    }
+
+    async fn info<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
+        let uri = req.uri();
+        let request = options::parse_info(uri.path(), uri.query().unwrap_or(""))?;
+        let mut outcome = Outcome::Hit;
+        let rendered = self
+            .results
+            .try_get_with(request.result_key(), async {
+                outcome = Outcome::Miss;
+                let original = self
+                    .fetcher
+                    .fetch(&request.source, request.version.as_deref())
+                    .await?;
+                let final_url = match &request.source {
+                    SourceRef::Url(url) => Some(url.to_string()),
+                    SourceRef::Named { .. } => None,
+                };
+                let imaging = self.imaging.clone();
+                let described = self
+                    .pool
+                    .run(move || {
+                        let analysis = imaging.analyse(&original)?;
+                        Ok::<_, crate::imaging::Error>(info::describe(
+                            &original, &analysis, final_url,
+                        ))
+                    })
+                    .await??;
+                // Infallible for this type: string keys, and numbers checked finite.
+                let json = serde_json::to_vec(&described).unwrap_or_default();
+                Ok::<_, Error>(Arc::new(Rendered::new(Bytes::from(json), MediaType::JSON)))
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        let meta = ImageMeta {
+            media: rendered.media,
+            cache_control: &self.config.cache_control,
+            varies: false,
+            file_stem: "info",
             download: false,
         };
         Ok(self.answer(&rendered, &meta, req, outcome))
@@ -268,7 +312,7 @@ impl App {
             .or_else(|| request.source.file_name())
             .unwrap_or_default();
         let meta = ImageMeta {
-            format: rendered.format,
+            media: rendered.media,
             cache_control: &self.config.cache_control,
             varies: request.spec.format == FormatChoice::Auto,
             file_stem: &stem,

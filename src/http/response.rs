@@ -10,8 +10,7 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
 
 use super::Body;
-use crate::cache::Rendered;
-use crate::options::Format;
+use crate::cache::{MediaType, Rendered};
 use crate::{imaging, screenshot, signature, source, Error};
 
 /// How long a client should wait after a 503.
@@ -109,7 +108,7 @@ pub fn deadline_response() -> Response<Body> {
 
 /// What a successful image response carries besides its bytes.
 pub struct ImageMeta<'a> {
-    pub format: Format,
+    pub media: MediaType,
     pub cache_control: &'a str,
     /// `fm=auto`: the body depends on `Accept`.
     pub varies: bool,
@@ -139,7 +138,7 @@ pub fn image(
         let mut r = Response::new(Full::new(rendered.bytes.clone()));
         r.headers_mut().insert(
             CONTENT_TYPE,
-            HeaderValue::from_static(meta.format.content_type()),
+            HeaderValue::from_static(meta.media.content_type),
         );
         r
     };
@@ -155,7 +154,7 @@ pub fn image(
     }
     if let Ok(v) = HeaderValue::from_str(&content_disposition(
         meta.file_stem,
-        meta.format,
+        meta.media.extension,
         meta.download,
     )) {
         h.insert(CONTENT_DISPOSITION, v);
@@ -165,13 +164,13 @@ pub fn image(
 
 /// `inline` or `attachment` with the name's extension set to the output format's; an ASCII
 /// `filename` for old clients and an RFC 8187 `filename*` when the name is not ASCII.
-pub fn content_disposition(name: &str, format: Format, download: bool) -> String {
+pub fn content_disposition(name: &str, extension: &str, download: bool) -> String {
     let stem = match name.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => name,
     };
     let stem = if stem.is_empty() { "image" } else { stem };
-    let full = format!("{stem}.{}", format.extension());
+    let full = format!("{stem}.{extension}");
     let ascii: String = full
         .chars()
         .map(|c| {
@@ -195,33 +194,34 @@ pub fn content_disposition(name: &str, format: Format, download: bool) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Format;
 
     #[test]
     fn content_disposition_names() {
         assert_eq!(
-            content_disposition("cat.png", Format::Webp, false),
+            content_disposition("cat.png", "webp", false),
             "inline; filename=\"cat.webp\""
         );
         assert_eq!(
-            content_disposition("archive.tar.gz", Format::Jpeg, true),
+            content_disposition("archive.tar.gz", "jpg", true),
             "attachment; filename=\"archive.tar.jpg\""
         );
         assert_eq!(
-            content_disposition("", Format::Png, false),
+            content_disposition("", "png", false),
             "inline; filename=\"image.png\""
         );
         assert_eq!(
-            content_disposition("chat \"noir\".jpg", Format::Jpeg, false),
+            content_disposition("chat \"noir\".jpg", "jpg", false),
             "inline; filename=\"chat _noir_.jpg\"; filename*=UTF-8''chat%20%22noir%22%2Ejpg"
         );
-        assert!(content_disposition("café", Format::Avif, false)
+        assert!(content_disposition("café", "avif", false)
             .contains("filename*=UTF-8''caf%C3%A9%2Eavif"));
     }
 
     #[test]
     fn etag_and_304() {
         let meta = ImageMeta {
-            format: Format::Png,
+            media: Format::Png.into(),
             cache_control: "public, max-age=1",
             varies: true,
             file_stem: "a",

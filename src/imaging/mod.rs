@@ -4,8 +4,11 @@
 //! Everything here is blocking and runs on the bounded pool of [`pool`]; nothing here
 //! sees a raw query string, only a [`TransformSpec`].
 
+pub mod analyse;
 pub mod pool;
 mod sniff;
+
+pub use analyse::Analysis;
 
 use std::sync::{Condvar, Mutex};
 

@@ -29,6 +29,20 @@ impl SourceFormat {
         }
     }
 
+    /// The format's name in `/info`, and its media type.
+    pub fn name_and_type(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Jpeg => ("jpeg", "image/jpeg"),
+            Self::Png => ("png", "image/png"),
+            Self::Gif => ("gif", "image/gif"),
+            Self::Webp => ("webp", "image/webp"),
+            Self::Avif => ("avif", "image/avif"),
+            Self::Heic => ("heic", "image/heic"),
+            Self::Tiff => ("tiff", "image/tiff"),
+            Self::Svg => ("svg", "image/svg+xml"),
+        }
+    }
+
     /// Whether several pages of this format are frames of an animation
     /// (as opposed to the pages of a TIFF or the images of a HEIF collection).
     pub fn animates(self) -> bool {
