@@ -223,3 +223,64 @@ async fn hostile_files_answer_what_transform_answers() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
+    let denied = common::Origin::start(common::corpus());
+    let pages = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::corpus().join("photo/flower-exif-canon-s40.jpg"),
+        pages.path().join("flower.jpg"),
+    )
+    .unwrap();
+    let write = |name: &str, image: &str| {
+        let html = format!(
+            r#"<!doctype html><html><head><title>t</title>
+<meta property="og:image" content="{image}"></head><body>hello</body></html>"#
+        );
+        std::fs::write(pages.path().join(name), html).unwrap();
+    };
+    write("relative.html", "flower.jpg?from=og&amp;x=1");
+    let elsewhere = format!("{}photo/rocket.jpg", denied.base());
+    write("private.html", &elsewhere);
+    let origin = common::Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let s = Server::builder()
+        .env("FERROTYPE_SOURCES", common::corpus_source())
+        .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2,127.0.0.1")
+        .env("FERROTYPE_ALLOWED_NETWORKS", "127.0.0.2/32")
+        .start();
+    let by_url = |page: &str| {
+        let page = format!("{}{page}", origin.base());
+        format!(
+            "/info?url={}",
+            percent_encoding::utf8_percent_encode(&page, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+
+    let (status, got) = info(&s, &by_url("relative.html")).await;
+    assert_eq!(status, 200, "{got}");
+    let flower = common::corpus().join("photo/flower-exif-canon-s40.jpg");
+    assert_eq!(got["checksum"], sha256sum(&flower).as_str());
+    assert_eq!(
+        (got["width"].as_u64(), got["height"].as_u64()),
+        (Some(480), Some(360))
+    );
+    assert_eq!(got["exif"]["Model"], "Canon PowerShot S40");
+    assert_eq!(
+        got["final_url"],
+        format!("{}flower.jpg?from=og&x=1", origin.base()).as_str()
+    );
+
+    // The page is allowed, the picture it names is on a private address that is not.
+    let (status, _) = info(&s, &by_url("private.html")).await;
+    assert_eq!(status, 403);
+    assert_eq!(denied.hits(), 0, "the private address was never asked");
+
+    // An image by URL is described as itself.
+    let (status, got) = info(&s, &by_url("flower.jpg")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        got["final_url"],
+        format!("{}flower.jpg", origin.base()).as_str()
+    );
+}

@@ -234,14 +234,22 @@ impl App {
             .results
             .try_get_with(request.result_key(), async {
                 outcome = Outcome::Miss;
-                let original = self
-                    .fetcher
-                    .fetch(&request.source, request.version.as_deref())
-                    .await?;
-                let final_url = match &request.source {
-                    SourceRef::Url(url) => Some(url.to_string()),
-                    SourceRef::Named { .. } => None,
-                };
+                let version = request.version.as_deref();
+                let mut original = self.fetcher.fetch(&request.source, version).await?;
+                let mut final_url = None;
+                if let SourceRef::Url(page) = &request.source {
+                    // A page, not an image: describe the picture it names for itself, once,
+                    // under the same allow-list and network rules as the page.
+                    let named = info::og::image_url(&original, page);
+                    let url = named.unwrap_or_else(|| page.clone());
+                    if url != *page {
+                        original = self
+                            .fetcher
+                            .fetch(&SourceRef::Url(url.clone()), version)
+                            .await?;
+                    }
+                    final_url = Some(url.to_string());
+                }
                 let imaging = self.imaging.clone();
                 let described = self
                     .pool

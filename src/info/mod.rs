@@ -4,6 +4,7 @@
 mod exif;
 mod hash;
 mod icc;
+pub mod og;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
