@@ -22,7 +22,76 @@ pub fn read(bytes: &[u8]) -> Map<String, Json> {
             out.insert(name(field.tag), value);
         }
     }
+    let canon = out
+        .get("Make")
+        .and_then(Json::as_str)
+        .is_some_and(|m| m.starts_with("Canon"));
+    if canon && !out.contains_key("ISO") {
+        let note = exif.get_field(Tag::MakerNote, In::PRIMARY);
+        if let Some(Value::Undefined(_, at)) = note.map(|f| &f.value) {
+            if let Some(iso) = canon_iso(exif.buf(), *at as usize, exif.little_endian()) {
+                out.insert("ISO".into(), iso.into());
+            }
+        }
+    }
     out
+}
+
+/// Older Canon cameras leave the EXIF ISO out and keep it in their maker note, an IFD
+/// whose offsets count from the start of the TIFF data. exiftool's composite rule:
+/// CameraSettings' ISO when it is a number, else ShotInfo's BaseISO × AutoISO / 100.
+fn canon_iso(tiff: &[u8], note: usize, little: bool) -> Option<u64> {
+    let u16_at = |at: usize| {
+        let b = tiff.get(at..at.checked_add(2)?)?;
+        Some(if little {
+            u16::from_le_bytes([b[0], b[1]])
+        } else {
+            u16::from_be_bytes([b[0], b[1]])
+        })
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = tiff.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    // The `index`th SHORT of the array under `tag`.
+    let short = |tag: u16, index: usize| -> Option<u16> {
+        let entries = usize::from(u16_at(note)?);
+        (0..entries.min(512)).find_map(|i| {
+            let entry = note + 2 + i * 12;
+            if u16_at(entry)? != tag || u16_at(entry + 2)? != 3 {
+                return None;
+            }
+            let count = u32_at(entry + 4)? as usize;
+            if index >= count {
+                return None;
+            }
+            let values = if count <= 2 {
+                entry + 8
+            } else {
+                u32_at(entry + 8)? as usize
+            };
+            u16_at(values.checked_add(index * 2)?)
+        })
+    };
+    let camera_iso = short(0x0001, 16).and_then(|code| match code {
+        16 => Some(50),
+        17 => Some(100),
+        18 => Some(200),
+        19 => Some(400),
+        20 => Some(800),
+        c if c & 0x4000 != 0 => Some(u64::from(c & 0x3fff)),
+        _ => None,
+    });
+    camera_iso.or_else(|| {
+        let to_iso = |v: u16| (f64::from(v as i16) / 32.0 * std::f64::consts::LN_2).exp() * 100.0;
+        let auto = to_iso(short(0x0004, 1)?);
+        let base = to_iso(short(0x0004, 2)?) / 32.0;
+        Some((base * auto / 100.0).round() as u64)
+    })
 }
 
 fn name(tag: Tag) -> String {
