@@ -57,7 +57,8 @@ pub fn hex(hash: u64) -> String {
 
 /// Up to `k` colours that cover the image, most of it first, as `#rrggbb`: k-means in RGB
 /// from evenly spread starting points (deterministic: one image, one answer), colours
-/// covering under 2% of the pixels and near-duplicates dropped.
+/// covering under 2% of the pixels and near-duplicates dropped — unless that would leave
+/// fewer than three, for an image in a narrow range of tones still has three.
 pub fn dominant_colours(rgb: &[u8], k: usize) -> Vec<String> {
     let pixels: Vec<[f64; 3]> = rgb
         .chunks_exact(3)
@@ -91,19 +92,26 @@ pub fn dominant_colours(rgb: &[u8], k: usize) -> Vec<String> {
     }
     let mut ranked: Vec<([f64; 3], usize)> = centres.into_iter().zip(counts).collect();
     ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let hex = |c: &[f64; 3]| {
+        let [r, g, b] = c.map(|v| v.round().clamp(0.0, 255.0) as u8);
+        format!("#{r:02x}{g:02x}{b:02x}")
+    };
     let mut kept: Vec<[f64; 3]> = Vec::new();
-    for (c, n) in ranked {
+    for (c, n) in &ranked {
         let enough = n * 50 >= pixels.len();
-        if enough && kept.iter().all(|k| distance(k, &c) > 24.0 * 24.0) {
-            kept.push(c);
+        if enough && kept.iter().all(|k| distance(k, c) > 24.0 * 24.0) {
+            kept.push(*c);
         }
     }
-    kept.iter()
-        .map(|c| {
-            let [r, g, b] = c.map(|v| v.round().clamp(0.0, 255.0) as u8);
-            format!("#{r:02x}{g:02x}{b:02x}")
-        })
-        .collect()
+    for (c, n) in &ranked {
+        if kept.len() >= 3 {
+            break;
+        }
+        if *n > 0 && kept.iter().all(|k| hex(k) != hex(c)) {
+            kept.push(*c);
+        }
+    }
+    kept.iter().map(hex).collect()
 }
 
 fn nearest(centres: &[[f64; 3]], p: &[f64; 3]) -> usize {
