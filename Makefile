@@ -29,13 +29,17 @@ test: test-deps lint
 bench: deps
 	$(CARGO) bench --locked
 
-## Fuzz the URL → canonical form → option parser path for FUZZ_SECONDS (default 600).
+## Fuzz the parsers of untrusted input for FUZZ_SECONDS each (default 600): URL → canonical
+## form → options, and the page, ICC and EXIF parsers of /info.
 # cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them, and
 # without a sanitizer runtime (none ships with stable) libFuzzer still finds panics.
+# FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGET_DIR ?= $(CURDIR)/fuzz/target
 fuzz: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p fuzz/corpus/url_options
-	cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O url_options \
-		corpus/url_options seeds/url_options -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+	for t in url_options metadata; do \
+	  mkdir -p fuzz/corpus/$$t fuzz/seeds/$$t && \
+	  (cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t \
+		corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536) || exit 1; \
+	done

@@ -1,11 +1,11 @@
 //! The request target's whole path through the parsers: canonical form, signing and
-//! verifying, option parsing (transform and screenshot). Properties checked beyond "no panic":
+//! verifying, option parsing (transform, screenshot, info). Properties checked beyond "no panic":
 //! - the canonical form is a fixed point;
 //! - a URL signed by `Signer::signed_url` always verifies, and has the same canonical form;
 //! - a parsed spec's pixel box, and a screenshot's size, stay within the documented limits.
 #![no_main]
 
-use ferrotype::options::{parse_screenshot, parse_transform};
+use ferrotype::options::{parse_info, parse_screenshot, parse_transform};
 use ferrotype::signature::{canonical, Algorithm, Signer};
 use libfuzzer_sys::fuzz_target;
 
@@ -29,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = request.result_key();
         let _ = request.source.file_name();
+    }
+    if let Ok(info) = parse_info(path, query) {
+        let _ = info.result_key();
     }
     if let Ok(shot) = parse_screenshot(query) {
         assert!((16..=3840).contains(&shot.width) && (16..=2160).contains(&shot.height));

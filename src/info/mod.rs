@@ -1,9 +1,9 @@
 //! `/info` (API.md §6): an original described as JSON — size as displayed, format,
 //! checksum, EXIF, ICC profile, perceptual hashes and colours.
 
-mod exif;
+pub mod exif;
 mod hash;
-mod icc;
+pub mod icc;
 pub mod og;
 
 use serde::Serialize;

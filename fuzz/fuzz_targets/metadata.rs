@@ -1,0 +1,15 @@
+//! The parsers `/info` runs on bytes from anywhere: a page's `<meta>` tags, an ICC
+//! profile's description, EXIF. Beyond "no panic": a found og:image is an absolute URL.
+#![no_main]
+
+use ferrotype::info::{exif, icc, og};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let page = url::Url::parse("https://example.com/a/b.html").unwrap();
+    if let Some(found) = og::image_url(data, &page) {
+        assert!(found.has_host() || found.cannot_be_a_base(), "{found}");
+    }
+    let _ = icc::description(data);
+    let _ = exif::read(data);
+});
