@@ -21,6 +21,7 @@ const EXAMPLES: &[&str] = &[
     "/transform/demo/logo.png?w=200&h=120&fit=contain&bg=1e293b&fm=jpeg",
     "/transform/demo/hopper-rotated.jpg?w=256&rot=90&fm=png",
     "/transform/demo/animated.gif?w=50&fm=webp",
+    "/info/demo/rocket.jpg",
 ];
 
 /// Writes the samples under the cache directory and adds them as the source `demo`.

@@ -152,10 +152,17 @@ async fn demo_mode_prints_working_signed_urls() {
         "demo mode printed {urls:?} (is 127.0.0.1:8080 taken?)"
     );
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert!(urls.iter().any(|u| u.contains("/info/")), "{urls:?}");
     for u in &urls {
         let r = client.get(u).send().await.unwrap();
         assert_eq!(r.status(), 200, "{u}");
-        common::decode(&r.bytes().await.unwrap());
+        let body = r.bytes().await.unwrap();
+        if u.contains("/info/") {
+            let info: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(info["width"].as_u64().is_some_and(|w| w > 0), "{info}");
+        } else {
+            common::decode(&body);
+        }
     }
     child.kill().unwrap();
     child.wait().unwrap();
