@@ -243,11 +243,16 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
     write("relative.html", "flower.jpg?from=og&amp;x=1");
     let elsewhere = format!("{}photo/rocket.jpg", denied.base());
     write("private.html", &elsewhere);
+    // A page past the byte limit: only its first MiB is read, so it is no 413.
+    let mut big = std::fs::read_to_string(pages.path().join("relative.html")).unwrap();
+    big.push_str(&"<p>filler</p>\n".repeat(3 << 20 >> 4));
+    std::fs::write(pages.path().join("big.html"), big).unwrap();
     let origin = common::Origin::start_on("127.0.0.2", pages.path().to_path_buf());
     let s = Server::builder()
         .env("FERROTYPE_SOURCES", common::corpus_source())
         .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2,127.0.0.1")
         .env("FERROTYPE_ALLOWED_NETWORKS", "127.0.0.2/32")
+        .env("FERROTYPE_MAX_SOURCE_BYTES", (2 << 20).to_string())
         .start();
     let by_url = |page: &str| {
         let page = format!("{}{page}", origin.base());
@@ -270,6 +275,10 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
         got["final_url"],
         format!("{}flower.jpg?from=og&x=1", origin.base()).as_str()
     );
+
+    let (status, got) = info(&s, &by_url("big.html")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["checksum"], sha256sum(&flower).as_str());
 
     // The page is allowed, the picture it names is on a private address that is not.
     let (status, _) = info(&s, &by_url("private.html")).await;

@@ -3,8 +3,7 @@
 
 use url::Url;
 
-/// How much of a page is read for its `<meta>` tags; they belong in `<head>`.
-const MAX_HTML: usize = 1 << 20;
+use crate::source::{looks_like_html, MAX_HTML_BYTES};
 
 /// Names in order of preference.
 const NAMES: [&str; 5] = [
@@ -17,10 +16,10 @@ const NAMES: [&str; 5] = [
 
 /// The image URL `body` names, resolved against `page`, when `body` is an HTML page.
 pub fn image_url(body: &[u8], page: &Url) -> Option<Url> {
-    let html = String::from_utf8_lossy(&body[..body.len().min(MAX_HTML)]);
-    if !looks_like_html(&html) {
+    if !looks_like_html(body) {
         return None;
     }
+    let html = String::from_utf8_lossy(&body[..body.len().min(MAX_HTML_BYTES as usize)]);
     let lower = html.to_ascii_lowercase();
     let mut found: Vec<(usize, String)> = Vec::new();
     let mut at = 0;
@@ -43,19 +42,6 @@ pub fn image_url(body: &[u8], page: &Url) -> Option<Url> {
     found
         .into_iter()
         .find_map(|(_, content)| page.join(&content).ok())
-}
-
-fn looks_like_html(text: &str) -> bool {
-    let head = text.trim_start_matches('\u{feff}').trim_start();
-    let lower = head
-        .chars()
-        .take(1024)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    lower.starts_with('<')
-        && ["<!doctype html", "<html", "<head"]
-            .iter()
-            .any(|m| lower.contains(m))
 }
 
 /// `name="value"`, `name='value'` and `name=value` pairs of one tag, names lowercased.

@@ -176,7 +176,9 @@ impl Fetcher {
     }
 
     /// Streams a successful response's body into `file`, refusing it as soon as it passes
-    /// the byte limit, whatever `Content-Length` said.
+    /// the byte limit, whatever `Content-Length` said. A web page is not an image: only its
+    /// first [`MAX_HTML_BYTES`] are kept (what `/info` reads for `og:image`), the rest is
+    /// never downloaded.
     async fn download(
         &self,
         resp: reqwest::Response,
@@ -192,23 +194,64 @@ impl Fetcher {
                 status.as_u16()
             )));
         }
-        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
+        // The type only spares the early refusal; what the body is, its bytes decide.
+        let maybe_page = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        if !maybe_page && resp.content_length().is_some_and(|n| n > self.max_bytes) {
             return Err(Error::TooLarge(self.max_bytes));
         }
+        let page_cap = MAX_HTML_BYTES.min(self.max_bytes);
         let mut written = 0u64;
+        let mut head = Vec::new();
+        let mut page = None;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| Error::Origin(one_line(&e)))?;
+            if page.is_none() {
+                head.extend_from_slice(&chunk[..chunk.len().min(HTML_SNIFF - head.len())]);
+                if head.len() == HTML_SNIFF {
+                    page = Some(looks_like_html(&head));
+                }
+            }
+            let mut chunk = &chunk[..];
+            let full = page == Some(true) && written + chunk.len() as u64 >= page_cap;
+            if full {
+                chunk = &chunk[..(page_cap - written) as usize];
+            }
             written += chunk.len() as u64;
             if written > self.max_bytes {
                 return Err(Error::TooLarge(self.max_bytes));
             }
-            file.write_all(&chunk)
+            file.write_all(chunk)
                 .await
                 .map_err(|e| Error::Cache(e.to_string()))?;
+            if full {
+                break;
+            }
         }
         Ok(file)
     }
+}
+
+/// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
+pub const MAX_HTML_BYTES: u64 = 1 << 20;
+/// How much of a body decides whether it is a web page.
+const HTML_SNIFF: usize = 1024;
+
+/// Whether a body that starts with `head` is an HTML page (not an image, not SVG).
+pub fn looks_like_html(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(HTML_SNIFF)]);
+    let lower = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_ascii_lowercase();
+    lower.starts_with('<')
+        && ["<!doctype html", "<html", "<head"]
+            .iter()
+            .any(|m| lower.contains(m))
 }
 
 async fn send(client: &reqwest::Client, url: &Url) -> Result<reqwest::Response, Error> {
