@@ -260,8 +260,7 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
         dpr: 1.0,
         ..TransformSpec::default()
     };
-    let mut url = None;
-    let mut version = None;
+    let mut origin = OriginOptions::default();
     let mut focal = (None, None);
     for (name, value) in unique_pairs(query)? {
         let v = value.as_ref();
@@ -284,13 +283,7 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
             "page" => spec.page = Some(int_in("page", v, 0, 1000)?),
             "filename" => spec.filename = Some(parse_filename(v)?),
             "dl" => spec.download = flag("dl", v)?,
-            // Checked against the clock by the signature layer; here only its form.
-            "exp" => {
-                v.parse::<u64>()
-                    .map_err(|_| invalid("exp", "expected unix seconds"))?;
-            }
-            "v" => version = Some(parse_version(v)?),
-            "url" => url = Some(parse_url(v)?),
+            other if origin.take(other, v)? => {}
             other => return Err(Error::Unknown(other.to_owned())),
         }
     }
@@ -300,8 +293,9 @@ pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Erro
             y: focal.1.unwrap_or(0.5),
         };
     }
+    let (source, version) = origin.locate("/transform", rest)?;
     Ok(TransformRequest {
-        source: locate("/transform", rest, url)?,
+        source,
         spec,
         version,
     })
@@ -325,36 +319,58 @@ pub fn parse_info(path: &str, query: &str) -> Result<InfoRequest, Error> {
     let rest = path
         .strip_prefix("/info")
         .ok_or_else(|| Error::Path("not an /info path".into()))?;
-    let mut url = None;
-    let mut version = None;
+    let mut origin = OriginOptions::default();
     for (name, value) in unique_pairs(query)? {
-        let v = value.as_ref();
-        match name.as_ref() {
-            "exp" => {
-                v.parse::<u64>()
-                    .map_err(|_| invalid("exp", "expected unix seconds"))?;
-            }
-            "v" => version = Some(parse_version(v)?),
-            "url" => url = Some(parse_url(v)?),
-            other => return Err(Error::Unknown(other.to_owned())),
+        if !origin.take(&name, &value)? {
+            return Err(Error::Unknown(name.into_owned()));
         }
     }
-    Ok(InfoRequest {
-        source: locate("/info", rest, url)?,
-        version,
-    })
+    let (source, version) = origin.locate("/info", rest)?;
+    Ok(InfoRequest { source, version })
 }
 
-/// The source of `{endpoint}/{source}/{path}` or `{endpoint}?url=`, exactly one of them.
-fn locate(endpoint: &str, rest: &str, url: Option<url::Url>) -> Result<SourceRef, Error> {
-    match (rest, url) {
-        ("" | "/", Some(url)) => Ok(SourceRef::Url(url)),
-        ("" | "/", None) => Err(Error::Path(format!(
-            "expected {endpoint}/{{source}}/{{path}} or {endpoint}?url="
-        ))),
-        (_, Some(_)) => Err(invalid("url", "not allowed together with a source path")),
-        (rest, None) => parse_source_path(rest),
+/// The options of every endpoint that works on an original: which one (`url`, or the
+/// path), its version (`v`), and the URL's lifetime (`exp`).
+#[derive(Default)]
+struct OriginOptions {
+    url: Option<url::Url>,
+    version: Option<String>,
+}
+
+impl OriginOptions {
+    /// Takes the option if it is one of these; false when it is the caller's to judge.
+    fn take(&mut self, name: &str, v: &str) -> Result<bool, Error> {
+        match name {
+            "exp" => check_exp(v)?,
+            "v" => self.version = Some(parse_version(v)?),
+            "url" => self.url = Some(parse_url(v)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
+
+    /// The source of `{endpoint}/{source}/{path}` or `{endpoint}?url=`, exactly one of
+    /// them, and the version.
+    fn locate(self, endpoint: &str, rest: &str) -> Result<(SourceRef, Option<String>), Error> {
+        let source = match (rest, self.url) {
+            ("" | "/", Some(url)) => SourceRef::Url(url),
+            ("" | "/", None) => {
+                return Err(Error::Path(format!(
+                    "expected {endpoint}/{{source}}/{{path}} or {endpoint}?url="
+                )))
+            }
+            (_, Some(_)) => return Err(invalid("url", "not allowed together with a source path")),
+            (rest, None) => parse_source_path(rest)?,
+        };
+        Ok((source, self.version))
+    }
+}
+
+/// `exp`'s form; the signature layer checks it against the clock.
+fn check_exp(v: &str) -> Result<(), Error> {
+    v.parse::<u64>()
+        .map(drop)
+        .map_err(|_| invalid("exp", "expected unix seconds"))
 }
 
 /// `/{source}/{path…}` into a named source and checked path segments.
@@ -500,10 +516,7 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
             }
             "delay" => spec.delay_ms = int_in("delay", v, 0, 10_000)?,
             "filename" => spec.filename = Some(parse_filename(v)?),
-            "exp" => {
-                v.parse::<u64>()
-                    .map_err(|_| invalid("exp", "expected unix seconds"))?;
-            }
+            "exp" => check_exp(v)?,
             "v" => spec.version = Some(parse_version(v)?),
             other => return Err(Error::Unknown(other.to_owned())),
         }

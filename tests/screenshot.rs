@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{pixels, Origin, Server};
@@ -23,11 +22,32 @@ const LATE: &str = r#"<!doctype html><html><body style="margin:0;background:#fff
   document.body.appendChild(d);
 }, 500);</script></body></html>"#;
 
-fn site(dir: &Path, extra: &[(&str, String)]) {
-    std::fs::write(dir.join("card.html"), CARD).unwrap();
-    std::fs::write(dir.join("late.html"), LATE).unwrap();
-    for (name, html) in extra {
-        std::fs::write(dir.join(name), html).unwrap();
+/// Pages served on 127.0.0.2, the address the test servers may render: the card, the late
+/// page, and the test's own.
+struct Site {
+    origin: Origin,
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(extra: &[(&str, String)]) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = Origin::start_on("127.0.0.2", dir.path().to_path_buf());
+        let site = Site { origin, dir };
+        site.write("card.html", CARD);
+        site.write("late.html", LATE);
+        for (name, html) in extra {
+            site.write(name, html);
+        }
+        site
+    }
+
+    fn write(&self, name: &str, html: &str) {
+        std::fs::write(self.dir.path().join(name), html).unwrap();
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.2:{}/{name}", self.origin.addr.port())
     }
 }
 
@@ -57,11 +77,9 @@ fn luma(px: [u8; 4]) -> u32 {
 
 #[tokio::test]
 async fn dark_mode_sizes_and_types() {
-    let pages = tempfile::tempdir().unwrap();
-    site(pages.path(), &[]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[]);
     let s = renderer(&[]);
-    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+    let card = site.url("card.html");
 
     let dark = s.get(&shot(&card, "preferDark=true")).await;
     assert_eq!(dark.header("content-type"), "image/png");
@@ -106,11 +124,9 @@ async fn dark_mode_sizes_and_types() {
 
 #[tokio::test]
 async fn wait_for_an_element_added_later() {
-    let pages = tempfile::tempdir().unwrap();
-    site(pages.path(), &[]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[]);
     let s = renderer(&[]);
-    let late = format!("http://127.0.0.2:{}/late.html", origin.addr.port());
+    let late = site.url("late.html");
     let r = s
         .get(&shot(&late, "waitFor=%23late&width=200&height=100"))
         .await;
@@ -129,24 +145,19 @@ async fn wait_for_an_element_added_later() {
 #[tokio::test]
 async fn a_page_cannot_reach_a_disallowed_network() {
     let target = Origin::start(common::corpus());
-    let pages = tempfile::tempdir().unwrap();
     let img = format!("http://127.0.0.1:{}/photo/rocket.jpg", target.addr.port());
-    site(
-        pages.path(),
-        &[(
-            "leaky.html",
-            format!(
-                r#"<!doctype html><body style="background:#fff"><img src="{img}">
+    let site = Site::new(&[(
+        "leaky.html",
+        format!(
+            r#"<!doctype html><body style="background:#fff"><img src="{img}">
 <script>fetch("{img}?via=fetch").catch(() => {{}});
 new Image().src = "{img}?via=script";
 try {{ new WebSocket("ws://127.0.0.1:{port}/ws"); }} catch (_) {{}}</script></body>"#,
-                port = target.addr.port()
-            ),
-        )],
-    );
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+            port = target.addr.port()
+        ),
+    )]);
     let s = renderer(&[]);
-    let page = format!("http://127.0.0.2:{}/leaky.html", origin.addr.port());
+    let page = site.url("leaky.html");
     let r = s.get(&shot(&page, "width=300&height=200&delay=300")).await;
     assert_eq!(r.status, 200, "the page still renders: {}", r.text());
     assert_eq!(target.hits(), 0, "the disallowed port was never asked");
@@ -154,7 +165,7 @@ try {{ new WebSocket("ws://127.0.0.1:{port}/ws"); }} catch (_) {{}}</script></bo
     // The page itself on a disallowed address, or not http at all: 403.
     for url in [
         img.clone(),
-        format!("http://localhost:{}/card.html", origin.addr.port()),
+        format!("http://localhost:{}/card.html", site.origin.addr.port()),
         "file:///etc/passwd".to_owned(),
         "chrome://version".to_owned(),
         "javascript:alert(1)".to_owned(),
@@ -165,11 +176,10 @@ try {{ new WebSocket("ws://127.0.0.1:{port}/ws"); }} catch (_) {{}}</script></bo
         assert_eq!(r.header("cache-control"), "no-store");
     }
     // A redirect of the page to a disallowed address: 403 too.
-    let hop = format!(
-        "http://127.0.0.2:{}/redirect/{}",
-        origin.addr.port(),
+    let hop = site.url(&format!(
+        "redirect/{}",
         utf8_percent_encode(&img, NON_ALPHANUMERIC)
-    );
+    ));
     assert_eq!(s.get(&shot(&hop, "")).await.status, 403);
     assert_eq!(target.hits(), 0);
 }
@@ -197,14 +207,12 @@ for (const base of ["DENIED", "ALLOWED"]) {
 async fn sockets_and_workers_meet_the_policy_too() {
     let denied = Origin::start(common::corpus());
     let allowed = Origin::start_on("127.0.0.2", common::corpus());
-    let pages = tempfile::tempdir().unwrap();
     let html = SOCKETS
         .replace("DENIED", denied.base().trim_end_matches('/'))
         .replace("ALLOWED", allowed.base().trim_end_matches('/'));
-    site(pages.path(), &[("sockets.html", html)]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[("sockets.html", html)]);
     let s = renderer(&[]);
-    let page = format!("http://127.0.0.2:{}/sockets.html", origin.addr.port());
+    let page = site.url("sockets.html");
     let r = s
         .get(&shot(&page, "width=300&height=200&waitFor=%23over"))
         .await;
@@ -219,27 +227,23 @@ async fn sockets_and_workers_meet_the_policy_too() {
 
 #[tokio::test]
 async fn failing_and_hanging_pages() {
-    let pages = tempfile::tempdir().unwrap();
-    let origin_port_file = pages.path().join("hanging.html");
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
-    std::fs::write(
-        &origin_port_file,
-        format!(
-            r#"<!doctype html><body><img src="http://127.0.0.2:{}/hang"></body>"#,
-            origin.addr.port()
+    let site = Site::new(&[]);
+    // A page whose image never comes: it needs the origin's port, known once it runs.
+    site.write(
+        "hanging.html",
+        &format!(
+            r#"<!doctype html><body><img src="{}"></body>"#,
+            site.url("hang")
         ),
-    )
-    .unwrap();
-    site(pages.path(), &[]);
+    );
     let s = renderer(&[("FERROTYPE_RENDER_TIMEOUT_MS", "2000")]);
-    let base = format!("http://127.0.0.2:{}", origin.addr.port());
     // The browser starts on first use, which under a loaded test run can take longer than
     // this server's 2 s deadline: start it before the timed part.
     let mut warm = 0;
     for i in 0..5 {
         warm = s
             .get(&shot(
-                &format!("{base}/card.html"),
+                &site.url("card.html"),
                 &format!("width=100&height=100&v={i}"),
             ))
             .await
@@ -250,12 +254,12 @@ async fn failing_and_hanging_pages() {
     }
     assert_eq!(warm, 200, "the browser came up");
 
-    let r = s.get(&shot(&format!("{base}/missing.html"), "")).await;
+    let r = s.get(&shot(&site.url("missing.html"), "")).await;
     assert_eq!(r.status, 502, "{}", r.text());
     assert_eq!(r.text().trim_end().lines().count(), 1);
 
     let started = Instant::now();
-    let r = s.get(&shot(&format!("{base}/hanging.html"), "")).await;
+    let r = s.get(&shot(&site.url("hanging.html"), "")).await;
     assert_eq!(r.status, 504, "{}", r.text());
     assert!(
         started.elapsed() < Duration::from_millis(3000),
@@ -264,7 +268,7 @@ async fn failing_and_hanging_pages() {
     );
     // And the renderer carries on.
     assert_eq!(
-        s.get(&shot(&format!("{base}/card.html"), "width=101&height=100"))
+        s.get(&shot(&site.url("card.html"), "width=101&height=100"))
             .await
             .status,
         200
@@ -329,11 +333,9 @@ fn exists(pid: u32) -> bool {
 
 #[tokio::test]
 async fn concurrency_crash_recovery_and_clean_shutdown() {
-    let pages = tempfile::tempdir().unwrap();
-    site(pages.path(), &[]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[]);
     let mut s = renderer(&[]);
-    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+    let card = site.url("card.html");
 
     let six = (0..6).map(|i| {
         let target = shot(&card, &format!("width={}&height=100", 200 + i));
@@ -366,11 +368,9 @@ async fn concurrency_crash_recovery_and_clean_shutdown() {
 
 #[tokio::test]
 async fn a_killed_server_leaves_no_browser_behind() {
-    let pages = tempfile::tempdir().unwrap();
-    site(pages.path(), &[]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[]);
     let mut s = renderer(&[]);
-    let card = format!("http://127.0.0.2:{}/card.html", origin.addr.port());
+    let card = site.url("card.html");
     assert_eq!(
         s.get(&shot(&card, "width=100&height=100")).await.status,
         200
@@ -407,12 +407,10 @@ const STATEFUL: &str = r##"<!doctype html><html><body style="margin:0">
 
 #[tokio::test]
 async fn renders_share_no_cookies_or_storage() {
-    let pages = tempfile::tempdir().unwrap();
-    site(pages.path(), &[("state.html", STATEFUL.to_owned())]);
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+    let site = Site::new(&[("state.html", STATEFUL.to_owned())]);
     // One tab, so every render goes through the same slot.
     let s = renderer(&[("FERROTYPE_BROWSER_TABS", "1")]);
-    let page = format!("http://127.0.0.2:{}/state.html", origin.addr.port());
+    let page = site.url("state.html");
     for v in 1..=3 {
         let r = s
             .get(&shot(&page, &format!("width=100&height=100&v={v}")))
@@ -447,17 +445,12 @@ async fn without_a_browser_screenshots_are_503_and_transforms_still_ready() {
 
 #[tokio::test]
 async fn full_page_captures_below_the_fold() {
-    let pages = tempfile::tempdir().unwrap();
-    site(
-        pages.path(),
-        &[(
+    let site = Site::new(&[(
             "tall.html",
             r#"<!doctype html><body style="margin:0"><div style="height:1500px;background:#fff"></div><div style="height:100px;background:#0000ff"></div></body>"#.to_owned(),
-        )],
-    );
-    let origin = Origin::start_on("127.0.0.2", pages.path().to_path_buf());
+        )]);
     let s = renderer(&[]);
-    let page = format!("http://127.0.0.2:{}/tall.html", origin.addr.port());
+    let page = site.url("tall.html");
     let viewport = pixels(&s.get(&shot(&page, "width=400&height=300")).await.body);
     assert_eq!(viewport.dimensions(), (400, 300));
     let full = pixels(

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http::{Request, Response};
+use http::{HeaderValue, Method, Request, Response};
 use tower::{Layer, Service};
 
 use crate::cache::Outcome;
@@ -47,14 +47,9 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let mut entry = Entry {
-            method: req.method().to_string(),
+            method: req.method().clone(),
             route: route_of(req.uri().path()),
-            id: req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned(),
+            id: req.headers().get("x-request-id").cloned(),
             started: Instant::now(),
             done: false,
         };
@@ -72,9 +67,9 @@ where
 
 /// One request's line, written when it is answered or, failing that, when it is dropped.
 struct Entry {
-    method: String,
+    method: Method,
     route: &'static str,
-    id: String,
+    id: Option<HeaderValue>,
     started: Instant,
     done: bool,
 }
@@ -96,7 +91,7 @@ impl Entry {
             bytes,
             ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
             cache,
-            id = %self.id,
+            id = self.id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
             "request"
         );
     }

@@ -199,26 +199,17 @@ impl App {
             .renderer
             .as_ref()
             .ok_or_else(|| screenshot::Error::Unavailable("no browser configured".into()))?;
-        let mut outcome = Outcome::Hit;
-        let rendered = self
-            .results
-            .try_get_with(spec.result_key(), async {
-                outcome = Outcome::Miss;
+        let (rendered, outcome) = self
+            .cached(spec.result_key(), async {
                 let bytes = {
                     let _rendering = Stage::start("rendering");
                     renderer.render(&spec).await?
                 };
                 metrics::counter!("ferrotype_screenshots_total").increment(1);
-                Ok::<_, Error>(Arc::new(Rendered::new(
-                    Bytes::from(bytes),
-                    spec.kind.format(),
-                )))
+                Ok(Rendered::new(Bytes::from(bytes), spec.kind.format()))
             })
-            .await
-            .map_err(|e| (*e).clone())?;
+            .await?;
         let meta = ImageMeta {
-            media: rendered.media,
-            cache_control: &self.config.cache_control,
             varies: false,
             file_stem: spec.filename.as_deref().unwrap_or("screenshot"),
             download: false,
@@ -229,11 +220,8 @@ impl App {
     async fn info<B>(&self, req: &Request<B>) -> Result<Response<Body>, Error> {
         let uri = req.uri();
         let request = options::parse_info(uri.path(), uri.query().unwrap_or(""))?;
-        let mut outcome = Outcome::Hit;
-        let rendered = self
-            .results
-            .try_get_with(request.result_key(), async {
-                outcome = Outcome::Miss;
+        let (rendered, outcome) = self
+            .cached(request.result_key(), async {
                 let version = request.version.as_deref();
                 let mut original = self.fetcher.fetch(&request.source, version).await?;
                 let mut final_url = None;
@@ -262,13 +250,10 @@ impl App {
                     .await??;
                 // Infallible for this type: string keys, and numbers checked finite.
                 let json = serde_json::to_vec(&described).unwrap_or_default();
-                Ok::<_, Error>(Arc::new(Rendered::new(Bytes::from(json), MediaType::JSON)))
+                Ok(Rendered::new(Bytes::from(json), MediaType::JSON))
             })
-            .await
-            .map_err(|e| (*e).clone())?;
+            .await?;
         let meta = ImageMeta {
-            media: rendered.media,
-            cache_control: &self.config.cache_control,
             varies: false,
             file_stem: "info",
             download: false,
@@ -289,12 +274,8 @@ impl App {
             Accepts::default()
         };
         let key = format!("{}|{accepts:?}", request.result_key());
-        let mut outcome = Outcome::Hit;
-        // Identical concurrent requests wait for one transform; errors are not cached.
-        let rendered = self
-            .results
-            .try_get_with(key, async {
-                outcome = Outcome::Miss;
+        let (rendered, outcome) = self
+            .cached(key, async {
                 let original = self
                     .fetcher
                     .fetch(&request.source, request.version.as_deref())
@@ -306,13 +287,9 @@ impl App {
                     .run(move || imaging.transform(&original, &spec, accepts))
                     .await??;
                 metrics::counter!("ferrotype_transforms_total").increment(1);
-                Ok::<_, Error>(Arc::new(Rendered::new(
-                    Bytes::from(output.bytes),
-                    output.format,
-                )))
+                Ok(Rendered::new(Bytes::from(output.bytes), output.format))
             })
-            .await
-            .map_err(|e| (*e).clone())?;
+            .await?;
         let stem = request
             .spec
             .filename
@@ -320,13 +297,30 @@ impl App {
             .or_else(|| request.source.file_name())
             .unwrap_or_default();
         let meta = ImageMeta {
-            media: rendered.media,
-            cache_control: &self.config.cache_control,
             varies: request.spec.format == FormatChoice::Auto,
             file_stem: &stem,
             download: request.spec.download,
         };
         Ok(self.answer(&rendered, &meta, req, outcome))
+    }
+
+    /// The result under `key`: from the result cache, or made by `make`, once for all the
+    /// identical requests in flight. Errors are not cached.
+    async fn cached(
+        &self,
+        key: String,
+        make: impl Future<Output = Result<Rendered, Error>>,
+    ) -> Result<(Arc<Rendered>, Outcome), Error> {
+        let mut outcome = Outcome::Hit;
+        let rendered = self
+            .results
+            .try_get_with(key, async {
+                outcome = Outcome::Miss;
+                make.await.map(Arc::new)
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        Ok((rendered, outcome))
     }
 
     /// The response for a finished image, with its cache outcome counted and attached for
@@ -343,7 +337,7 @@ impl App {
                 .set(self.results.weighted_size() as f64);
         }
         metrics::counter!("ferrotype_results_total", "cache" => outcome.label()).increment(1);
-        let mut resp = response::image(rendered, meta, req.headers());
+        let mut resp = response::image(rendered, meta, &self.config.cache_control, req.headers());
         resp.extensions_mut().insert(outcome);
         resp
     }

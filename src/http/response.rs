@@ -10,7 +10,7 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
 
 use super::Body;
-use crate::cache::{MediaType, Rendered};
+use crate::cache::Rendered;
 use crate::{imaging, screenshot, signature, source, Error};
 
 /// How long a client should wait after a 503.
@@ -106,10 +106,8 @@ pub fn deadline_response() -> Response<Body> {
     resp
 }
 
-/// What a successful image response carries besides its bytes.
+/// What a successful response carries besides its bytes, their type and `Cache-Control`.
 pub struct ImageMeta<'a> {
-    pub media: MediaType,
-    pub cache_control: &'a str,
     /// `fm=auto`: the body depends on `Accept`.
     pub varies: bool,
     pub file_stem: &'a str,
@@ -120,6 +118,7 @@ pub struct ImageMeta<'a> {
 pub fn image(
     rendered: &Rendered,
     meta: &ImageMeta<'_>,
+    cache_control: &str,
     request_headers: &HeaderMap,
 ) -> Response<Body> {
     let etag = &rendered.etag;
@@ -138,7 +137,7 @@ pub fn image(
         let mut r = Response::new(Full::new(rendered.bytes.clone()));
         r.headers_mut().insert(
             CONTENT_TYPE,
-            HeaderValue::from_static(meta.media.content_type),
+            HeaderValue::from_static(rendered.media.content_type),
         );
         r
     };
@@ -146,7 +145,7 @@ pub fn image(
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(meta.cache_control) {
+    if let Ok(v) = HeaderValue::from_str(cache_control) {
         h.insert(CACHE_CONTROL, v);
     }
     if meta.varies {
@@ -154,7 +153,7 @@ pub fn image(
     }
     if let Ok(v) = HeaderValue::from_str(&content_disposition(
         meta.file_stem,
-        meta.media.extension,
+        rendered.media.extension,
         meta.download,
     )) {
         h.insert(CONTENT_DISPOSITION, v);
@@ -221,19 +220,17 @@ mod tests {
     #[test]
     fn etag_and_304() {
         let meta = ImageMeta {
-            media: Format::Png.into(),
-            cache_control: "public, max-age=1",
             varies: true,
             file_stem: "a",
             download: false,
         };
         let rendered = Rendered::new(Bytes::from_static(b"abc"), Format::Png);
-        let first = image(&rendered, &meta, &HeaderMap::new());
+        let first = image(&rendered, &meta, "public, max-age=1", &HeaderMap::new());
         assert_eq!(first.status(), StatusCode::OK);
         let etag = first.headers()[ETAG].clone();
         let mut h = HeaderMap::new();
         h.insert(IF_NONE_MATCH, etag.clone());
-        let second = image(&rendered, &meta, &h);
+        let second = image(&rendered, &meta, "public, max-age=1", &h);
         assert_eq!(second.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(second.headers()[ETAG], etag);
         assert_eq!(second.headers()[VARY], "Accept");

@@ -7,7 +7,7 @@ use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
 use super::sniff::{self, SourceFormat};
-use super::{corrupt, has_field, pixels, read_header, to_srgb, Error, Imaging};
+use super::{corrupt, has_field, header_of, pixels, to_srgb, Error, Imaging};
 use crate::telemetry::Stage;
 
 /// Side of the square grey rendering the pHash is computed from.
@@ -40,22 +40,25 @@ impl Imaging {
         let _processing = Stage::start("processing");
         let format = sniff::sniff(bytes)?;
         sniff::check_structure(format, bytes)?;
-        let header = read_header(bytes)?;
+        // Opening from a buffer reads only the header; pixels are decoded later, on demand.
+        let opened = VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?;
+        let header = header_of(&opened)?;
         // Only the first page is decoded (and only shrunk on load), but the limit is the
         // transform's, so that both endpoints refuse the same originals.
         self.check_pixels(pixels(header.width, header.height, 1))?;
-        let icc_profile = VipsImage::new_from_buffer(bytes, "")
-            .ok()
-            .filter(|img| has_field(img, "icc-profile-data"))
-            .and_then(|img| img.get_blob("icc-profile-data").ok());
+        let icc_profile = has_field(&opened, "icc-profile-data")
+            .then(|| opened.get_blob("icc-profile-data").ok())
+            .flatten();
         let (width, height) = if (5..=8).contains(&header.orientation) {
             (header.height, header.width)
         } else {
             (header.width, header.height)
         };
-        let phash_grey = grey(bytes, (PHASH_SIDE, PHASH_SIDE))?;
-        let dhash_grey = grey(bytes, DHASH_SIZE)?;
-        let colour = upright(bytes, (COLOUR_SIDE, COLOUR_SIDE), false)?;
+        // The original is decoded once, into the colour rendering; the grey ones are made
+        // from it.
+        let colour = upright(bytes)?;
+        let phash_grey = grey(&colour, (PHASH_SIDE, PHASH_SIDE))?;
+        let dhash_grey = grey(&colour, DHASH_SIZE)?;
         let colour_size = (
             u32::try_from(colour.get_width()).unwrap_or(0),
             u32::try_from(colour.get_height()).unwrap_or(0),
@@ -76,16 +79,14 @@ impl Imaging {
     }
 }
 
-/// The first page, upright, shrunk on load to `size` (exactly, or within it), in 8-bit
-/// sRGB without alpha (flattened on white).
-fn upright(bytes: &[u8], (w, h): (u32, u32), exact: bool) -> Result<VipsImage, Error> {
-    let mut opts = VOption::new()
-        .set("height", h as i32)
+/// The first page, upright, shrunk on load to within `COLOUR_SIDE`, in 8-bit sRGB without
+/// alpha (flattened on white), in memory: it is read three times.
+fn upright(bytes: &[u8]) -> Result<VipsImage, Error> {
+    let opts = VOption::new()
+        .set("height", COLOUR_SIDE as i32)
         .set("fail-on", "error");
-    if exact {
-        opts = opts.set("size", "force");
-    }
-    let img = VipsImage::thumbnail_buffer_with_opts(bytes, w as i32, opts).map_err(corrupt)?;
+    let img =
+        VipsImage::thumbnail_buffer_with_opts(bytes, COLOUR_SIDE as i32, opts).map_err(corrupt)?;
     let img = to_srgb(img)?;
     let img = if img.hasalpha() {
         img.flatten_with_opts(VOption::new().set("background", &[255.0, 255.0, 255.0][..]))
@@ -93,12 +94,17 @@ fn upright(bytes: &[u8], (w, h): (u32, u32), exact: bool) -> Result<VipsImage, E
     } else {
         img
     };
-    img.cast(enums::BandFormat::Uchar).map_err(corrupt)
+    img.cast(enums::BandFormat::Uchar)
+        .and_then(|i| i.copy_memory())
+        .map_err(corrupt)
 }
 
-fn grey(bytes: &[u8], size: (u32, u32)) -> Result<Vec<u8>, Error> {
-    let img = upright(bytes, size, true)?
-        .colourspace(enums::Interpretation::BW)
+/// `colour` squeezed to exactly `(w, h)`, in grey.
+fn grey(colour: &VipsImage, (w, h): (u32, u32)) -> Result<Vec<u8>, Error> {
+    let opts = VOption::new().set("height", h as i32).set("size", "force");
+    let img = colour
+        .thumbnail_image_with_opts(w as i32, opts)
+        .and_then(|i| i.colourspace(enums::Interpretation::BW))
         .map_err(corrupt)?;
     Ok(img.write_to_memory())
 }

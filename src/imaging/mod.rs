@@ -296,9 +296,12 @@ fn corrupt(e: rs_vips::error::Error) -> Error {
 
 fn read_header(bytes: &[u8]) -> Result<Header, Error> {
     // Opening from a buffer reads only the header; pixels are decoded later, on demand.
-    let img = VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?;
+    header_of(&VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?)
+}
+
+fn header_of(img: &VipsImage) -> Result<Header, Error> {
     let width = u32::try_from(img.get_width()).unwrap_or(0);
-    let pages = int_field(&img, "n-pages")
+    let pages = int_field(img, "n-pages")
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(1)
         .max(1);
@@ -310,7 +313,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, Error> {
         width,
         height,
         pages,
-        orientation: int_field(&img, "orientation").unwrap_or(1),
+        orientation: int_field(img, "orientation").unwrap_or(1),
         has_alpha: img.hasalpha(),
     })
 }

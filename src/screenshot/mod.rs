@@ -510,29 +510,28 @@ impl Renderer {
 
     async fn render_in(&self, window: &Window, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
         let page = &window.page;
-        let page_err = page_error;
         window.blocked_document.store(false, Ordering::Release);
         if let Ok(mut origins) = window.origins.lock() {
             origins.clear();
         }
         page.execute(viewport(spec, i64::from(spec.height))?)
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         let scheme = if spec.prefer_dark { "dark" } else { "light" };
         page.emulate_media_features(vec![MediaFeature::new("prefers-color-scheme", scheme)])
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
 
         let mut responses = page
             .event_listener::<EventResponseReceived>()
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         let navigated = page.goto(spec.url.as_str()).await;
         if let Err(e) = navigated {
             if window.blocked_document.load(Ordering::Acquire) {
                 return Err(Error::RedirectRefused);
             }
-            return Err(page_err(e));
+            return Err(page_error(e));
         }
         // The main document's status: the last Document response seen (after redirects).
         let mut status = None;
@@ -547,7 +546,7 @@ impl Renderer {
         // Web fonts first: a card rendered in the fallback font is a wrong card.
         page.evaluate("document.fonts.ready.then(() => true)")
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         if let Some(selector) = &spec.wait_for {
             wait_for(page, selector).await?;
         }
@@ -575,12 +574,12 @@ impl Renderer {
                 height.clamp(f64::from(spec.height), MAX_FULL_PAGE_HEIGHT) as i64,
             )?)
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         }
         // Page.captureScreenshot directly: chromiumoxide's `screenshot` first activates the
         // target, which makes windows of the same browser take turns (measured: two tabs
         // gave no more shots per second than one).
-        let shot = page.execute(params.build()).await.map_err(page_err)?;
+        let shot = page.execute(params.build()).await.map_err(page_error)?;
         base64::engine::general_purpose::STANDARD
             .decode(AsRef::<str>::as_ref(&shot.result.data))
             .map_err(|e| Error::Page(format!("screenshot data: {e}")))
@@ -594,11 +593,10 @@ impl Renderer {
         blocked_document: Arc<AtomicBool>,
         origins: Arc<std::sync::Mutex<HashSet<String>>>,
     ) -> Result<(), Error> {
-        let page_err = page_error;
         let mut paused = page
             .event_listener::<EventRequestPaused>()
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         let pattern = RequestPattern::builder()
             .url_pattern("*")
             .resource_type(ResourceType::Document)
@@ -606,7 +604,7 @@ impl Renderer {
             .build();
         page.execute(EnableParams::builder().pattern(pattern).build())
             .await
-            .map_err(page_err)?;
+            .map_err(page_error)?;
         let policy = self.settings.policy.clone();
         let page = page.clone();
         tokio::spawn(async move {

@@ -227,11 +227,7 @@ impl Server {
 
     /// A sample's value from `/metrics` (`name` with its labels, as printed), 0 if absent.
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self.get_raw("/metrics", &[]).await.text();
-        text.lines()
-            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .filter_map(|v| v.trim().parse::<f64>().ok())
-            .sum()
+        self.metric_sum(&format!("{name} ")).await
     }
 
     /// The sum of the samples whose series (name and labels, as printed) starts with
