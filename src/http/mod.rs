@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::imaging::pool::Pool;
 use crate::imaging::{Accepts, Imaging, Limits};
 use crate::info;
-use crate::options::{self, FormatChoice, SourceRef};
+use crate::options::{self, FormatChoice, ShotType, SourceRef};
 use crate::screenshot::{self, Renderer};
 use crate::signature::VerifySignatureLayer;
 use crate::source::Fetcher;
@@ -201,10 +201,14 @@ impl App {
             .ok_or_else(|| screenshot::Error::Unavailable("no browser configured".into()))?;
         let (rendered, outcome) = self
             .cached(spec.result_key(), async {
-                let bytes = {
+                let mut bytes = {
                     let _rendering = Stage::start("rendering");
                     renderer.render(&spec).await?
                 };
+                if spec.kind == ShotType::Png {
+                    let imaging = self.imaging.clone();
+                    bytes = self.pool.run(move || imaging.compact_png(&bytes)).await??;
+                }
                 metrics::counter!("ferrotype_screenshots_total").increment(1);
                 Ok(Rendered::new(Bytes::from(bytes), spec.kind.format()))
             })

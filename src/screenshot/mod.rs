@@ -349,7 +349,10 @@ impl Renderer {
                 // WebRTC would otherwise send UDP around the proxy.
                 "force-webrtc-ip-handling-policy=disable_non_proxied_udp",
                 "disable-breakpad",
-                "disable-features=NetworkPrediction,InterestFeedContentSuggestions,Translate",
+                // Ours (no prefetching around the proxy's checks) and Puppeteer's (no
+                // side-channel fetches, no device discovery, no extra processes for
+                // sandboxed frames, which a render pays for in CPU).
+                "disable-features=NetworkPrediction,InterestFeedContentSuggestions,Translate,AcceptCHFrame,MediaRouter,OptimizationHints,ProcessPerSiteUpToMainFrameThreshold,IsolateSandboxedIframes",
             ])
             .build()
             .map_err(Error::Unavailable)?;
@@ -559,7 +562,10 @@ impl Renderer {
             ShotType::Webp => CaptureScreenshotFormat::Webp,
         };
         let mut params = CaptureScreenshotParams::builder().format(format);
-        if spec.kind != ShotType::Png {
+        if spec.kind == ShotType::Png {
+            // Fast and large: the caller compresses it again (`Imaging::compact_png`).
+            params = params.optimize_for_speed(true);
+        } else {
             params = params.quality(i64::from(spec.quality.unwrap_or(80)));
         }
         if spec.full_page {
