@@ -465,3 +465,42 @@ async fn full_page_captures_below_the_fold() {
         "the blue band at the bottom: {px:?}"
     );
 }
+
+#[tokio::test]
+async fn screenshots_keep_the_pixel_and_byte_limits() {
+    let site = Site::new(&[(
+            "tall.html",
+            r#"<!doctype html><body style="margin:0"><div style="height:1500px;background:#fff"></div><div style="height:100px;background:#0000ff"></div></body>"#.to_owned(),
+        )]);
+    let s = renderer(&[("FERROTYPE_MAX_SOURCE_PIXELS", "500000")]);
+    let card = site.url("card.html");
+    // 1200×630 = 756 000 pixels; 600×300 at scaleFactor 2 = 720 000.
+    for options in ["", "width=600&height=300&scaleFactor=2"] {
+        let r = s.get(&shot(&card, options)).await;
+        assert_eq!(r.status, 422, "{options}: {}", r.text());
+        assert_eq!(r.header("cache-control"), "public, max-age=60");
+        assert!(
+            r.text().contains("over the limit of 500000"),
+            "{}",
+            r.text()
+        );
+    }
+    let small = s.get(&shot(&card, "width=600&height=300")).await;
+    assert_eq!(pixels(&small.body).dimensions(), (600, 300));
+    // A full page is cut where it would pass the limit: 500 000 / 400 = 1250 rows.
+    let full = s
+        .get(&shot(
+            &site.url("tall.html"),
+            "width=400&height=300&fullPage=true",
+        ))
+        .await;
+    assert_eq!(full.status, 200);
+    assert_eq!(pixels(&full.body).dimensions(), (400, 1250));
+
+    let s = renderer(&[("FERROTYPE_MAX_SOURCE_BYTES", "200")]);
+    for kind in ["png", "jpeg"] {
+        let r = s.get(&shot(&card, &format!("type={kind}"))).await;
+        assert_eq!(r.status, 413, "{kind}: {}", r.text());
+        assert_eq!(r.header("cache-control"), "public, max-age=60");
+    }
+}

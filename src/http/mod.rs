@@ -87,6 +87,7 @@ impl App {
                 tabs: config.browser_tabs,
                 deadline: config.render_timeout,
                 policy: fetcher.policy(),
+                max_pixels: config.max_source_pixels,
             }))
         });
         if renderer.is_none() {
@@ -208,6 +209,10 @@ impl App {
                 if spec.kind == ShotType::Png {
                     let imaging = self.imaging.clone();
                     bytes = self.pool.run(move || imaging.compact_png(&bytes)).await??;
+                }
+                let limit = self.config.max_source_bytes;
+                if bytes.len() as u64 > limit {
+                    return Err(screenshot::Error::TooLarge(limit).into());
                 }
                 metrics::counter!("ferrotype_screenshots_total").increment(1);
                 Ok(Rendered::new(Bytes::from(bytes), spec.kind.format()))

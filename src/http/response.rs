@@ -61,6 +61,8 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             screenshot::Error::Page(_) => (StatusCode::BAD_GATEWAY, Never),
             screenshot::Error::BadSelector => (StatusCode::BAD_REQUEST, Brief),
             screenshot::Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, Never),
+            screenshot::Error::TooManyPixels { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
+            screenshot::Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Brief),
         },
         Error::NoRoute => (StatusCode::NOT_FOUND, Brief),
         Error::Method => (StatusCode::METHOD_NOT_ALLOWED, Brief),

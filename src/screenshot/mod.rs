@@ -73,6 +73,16 @@ pub enum Error {
     BadSelector,
     #[error("browser unavailable: {0}")]
     Unavailable(String),
+    #[error("a {width}×{height} screenshot at scaleFactor {scale} has {pixels} pixels, over the limit of {limit}")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        scale: f64,
+        pixels: u64,
+        limit: u64,
+    },
+    #[error("the screenshot is over the byte limit of {0}")]
+    TooLarge(u64),
 }
 
 /// Scripts run in every frame before the page's own: no connection that would bypass the
@@ -134,6 +144,9 @@ pub struct Settings {
     pub tabs: usize,
     pub deadline: Duration,
     pub policy: Arc<Policy>,
+    /// The largest image, in device pixels (`FERROTYPE_MAX_SOURCE_PIXELS`): the viewport
+    /// must fit, a full page is cut to it.
+    pub max_pixels: u64,
 }
 
 struct Running {
@@ -191,6 +204,16 @@ impl Renderer {
     /// waits for; resetting or closing the window afterwards happens in the background.
     pub async fn render(self: &Arc<Self>, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
         self.settings.policy.check_url_and_names(&spec.url).await?;
+        let pixels = device_pixels(spec, f64::from(spec.height));
+        if pixels > self.settings.max_pixels {
+            return Err(Error::TooManyPixels {
+                width: spec.width,
+                height: spec.height,
+                scale: spec.scale_factor,
+                pixels,
+                limit: self.settings.max_pixels,
+            });
+        }
         let deadline = self.settings.deadline;
         let started = Instant::now();
         let left = || deadline.saturating_sub(started.elapsed());
@@ -575,9 +598,15 @@ impl Renderer {
                 .ok()
                 .and_then(|v| v.into_value::<f64>().ok())
                 .unwrap_or(f64::from(spec.height));
+            // The viewport fits the pixel limit (checked before rendering), so `tallest`
+            // is at least the viewport's height.
+            let tallest = (self.settings.max_pixels as f64
+                / (f64::from(spec.width) * spec.scale_factor * spec.scale_factor))
+                .floor()
+                .min(MAX_FULL_PAGE_HEIGHT);
             page.execute(viewport(
                 spec,
-                height.clamp(f64::from(spec.height), MAX_FULL_PAGE_HEIGHT) as i64,
+                height.clamp(f64::from(spec.height), tallest) as i64,
             )?)
             .await
             .map_err(page_error)?;
@@ -690,6 +719,11 @@ async fn stop(mut running: Running) {
         let _ = tokio::time::timeout(Duration::from_secs(3), running.browser.wait()).await;
     }
     running.handler.abort();
+}
+
+/// Device pixels of a capture `height` CSS pixels tall.
+fn device_pixels(spec: &ScreenshotSpec, height: f64) -> u64 {
+    (f64::from(spec.width) * height * spec.scale_factor * spec.scale_factor).ceil() as u64
 }
 
 /// The emulated screen: the spec's width and pixel ratio, `height` CSS pixels tall.
