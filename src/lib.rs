@@ -11,6 +11,7 @@ pub mod http;
 pub mod imaging;
 pub mod info;
 pub mod options;
+pub mod queue;
 pub mod screenshot;
 pub mod signature;
 pub mod source;

@@ -504,3 +504,28 @@ async fn screenshots_keep_the_pixel_and_byte_limits() {
         assert_eq!(r.header("cache-control"), "public, max-age=60");
     }
 }
+
+#[tokio::test]
+async fn renders_past_the_queue_are_refused_at_once() {
+    let site = Site::new(&[]);
+    let s = renderer(&[("FERROTYPE_BROWSER_TABS", "1"), ("FERROTYPE_QUEUE", "1")]);
+    let card = site.url("card.html");
+    // Start the browser first, so that the first render holds the tab for its delay.
+    assert_eq!(s.get(&shot(&card, "v=warm")).await.status, 200);
+    // The tab is held until its window is reset, in the background.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let slow = |v: u32| {
+        let path = shot(&card, &format!("delay=1500&v={v}"));
+        let s = &s;
+        async move { s.get(&path).await }
+    };
+    let replies = futures::future::join_all((0..4).map(slow)).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    // One renders, one waits for the tab, two find the queue full.
+    assert_eq!(statuses, [200, 200, 503, 503], "{statuses:?}");
+    for r in replies.iter().filter(|r| r.status == 503) {
+        assert_eq!(r.header("retry-after"), "1");
+        assert_eq!(r.header("cache-control"), "no-store");
+    }
+}

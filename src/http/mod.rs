@@ -85,6 +85,7 @@ impl App {
             Arc::new(Renderer::new(screenshot::Settings {
                 executable: config.chromium.clone(),
                 tabs: config.browser_tabs,
+                queue: config.queue,
                 deadline: config.render_timeout,
                 policy: fetcher.policy(),
                 max_pixels: config.max_source_pixels,

@@ -49,7 +49,9 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             | imaging::Error::TooManyPixels { .. }
             | imaging::Error::Encode(_) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
         },
-        Error::Pool(imaging::pool::Error::Overloaded) => (StatusCode::SERVICE_UNAVAILABLE, Never),
+        Error::Pool(imaging::pool::Error::Overloaded(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Never)
+        }
         Error::Pool(imaging::pool::Error::WorkerPanicked) => {
             (StatusCode::INTERNAL_SERVER_ERROR, Never)
         }
@@ -60,7 +62,9 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             screenshot::Error::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Never),
             screenshot::Error::Page(_) => (StatusCode::BAD_GATEWAY, Never),
             screenshot::Error::BadSelector => (StatusCode::BAD_REQUEST, Brief),
-            screenshot::Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, Never),
+            screenshot::Error::Unavailable(_) | screenshot::Error::Overloaded(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, Never)
+            }
             screenshot::Error::TooManyPixels { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
             screenshot::Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Brief),
         },

@@ -1,48 +1,32 @@
 //! A bounded pool for blocking image work: `workers` jobs at once, at most `queue`
-//! waiting; past that a job is refused at once (503) instead of piling up memory.
+//! waiting (`crate::queue`); past that a job is refused at once (503) instead of piling up
+//! memory.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use crate::queue::{BoundedQueue, Overloaded};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
-    #[error("server is busy, try again shortly")]
-    Overloaded,
+    #[error(transparent)]
+    Overloaded(#[from] Overloaded),
     #[error("image worker failed")]
     WorkerPanicked,
 }
 
 #[derive(Debug)]
 pub struct Pool {
-    permits: Arc<Semaphore>,
-    waiting: AtomicUsize,
-    max_waiting: usize,
-}
-
-/// Counts a job as waiting for as long as it exists, even if its request is dropped.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-        metrics::gauge!("ferrotype_pool_queued").decrement(1.0);
-    }
+    queue: BoundedQueue,
 }
 
 impl Pool {
     pub fn new(workers: usize, queue: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
-            waiting: AtomicUsize::new(0),
-            max_waiting: queue,
+            queue: BoundedQueue::new(workers, queue, "ferrotype_pool_queued"),
         }
     }
 
     /// Jobs waiting for a worker now.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Acquire)
+        self.queue.waiting()
     }
 
     /// Runs `job` on a blocking thread once a worker is free.
@@ -52,7 +36,7 @@ impl Pool {
     ) -> Result<T, Error> {
         let permit = {
             let _queue = crate::telemetry::Stage::start("queue");
-            self.permit().await?
+            self.queue.enter().await?
         };
         let busy = metrics::gauge!("ferrotype_pool_busy");
         busy.increment(1.0);
@@ -67,28 +51,12 @@ impl Pool {
         .await
         .map_err(|_| Error::WorkerPanicked)
     }
-
-    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
-        if let Ok(p) = self.permits.clone().try_acquire_owned() {
-            return Ok(p);
-        }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Error::Overloaded);
-        }
-        metrics::gauge!("ferrotype_pool_queued").increment(1.0);
-        let _waiting = Waiting(&self.waiting);
-        self.permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Overloaded)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::time::Duration;
 
     #[tokio::test]
@@ -103,7 +71,7 @@ mod tests {
         let b = tokio::spawn(slow(pool.clone()));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(pool.waiting(), 1);
-        assert_eq!(pool.run(|| ()).await, Err(Error::Overloaded));
+        assert_eq!(pool.run(|| ()).await, Err(Error::Overloaded(Overloaded)));
         assert_eq!(a.await.unwrap(), Ok(()));
         assert_eq!(b.await.unwrap(), Ok(()));
         assert_eq!(pool.waiting(), 0);

@@ -53,10 +53,11 @@ use chromiumoxide::cdp::browser_protocol::target::{
 };
 use chromiumoxide::Page;
 use futures::{FutureExt, StreamExt};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 use url::Url;
 
 use crate::options::{ScreenshotSpec, ShotType};
+use crate::queue::{BoundedQueue, Overloaded};
 use crate::source::guard::{Policy, Refusal};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -73,6 +74,8 @@ pub enum Error {
     BadSelector,
     #[error("browser unavailable: {0}")]
     Unavailable(String),
+    #[error(transparent)]
+    Overloaded(#[from] Overloaded),
     #[error("a {width}×{height} screenshot at scaleFactor {scale} has {pixels} pixels, over the limit of {limit}")]
     TooManyPixels {
         width: u32,
@@ -142,6 +145,8 @@ const MAX_FULL_PAGE_HEIGHT: f64 = 16_384.0;
 pub struct Settings {
     pub executable: PathBuf,
     pub tabs: usize,
+    /// Renders waiting for a tab before more are refused (`FERROTYPE_QUEUE`).
+    pub queue: usize,
     pub deadline: Duration,
     pub policy: Arc<Policy>,
     /// The largest image, in device pixels (`FERROTYPE_MAX_SOURCE_PIXELS`): the viewport
@@ -172,7 +177,7 @@ pub struct Renderer {
     settings: Settings,
     proxy: tokio::sync::OnceCell<proxy::GuardProxy>,
     browser: Mutex<Option<Running>>,
-    tabs: Arc<Semaphore>,
+    tabs: BoundedQueue,
     idle: std::sync::Mutex<Vec<Window>>,
     generation: AtomicU64,
 }
@@ -180,7 +185,11 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(settings: Settings) -> Self {
         Self {
-            tabs: Arc::new(Semaphore::new(settings.tabs.max(1))),
+            tabs: BoundedQueue::new(
+                settings.tabs,
+                settings.queue,
+                "ferrotype_screenshots_queued",
+            ),
             settings,
             proxy: tokio::sync::OnceCell::new(),
             browser: Mutex::new(None),
@@ -217,14 +226,12 @@ impl Renderer {
         let deadline = self.settings.deadline;
         let started = Instant::now();
         let left = || deadline.saturating_sub(started.elapsed());
-        // Held until the window is reset or closed, so at most `tabs` windows are in use.
-        let tab = self
-            .tabs
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Unavailable("closed".into()))?;
         let late = || Error::Deadline(deadline);
+        // Held until the window is reset or closed, so at most `tabs` windows are in use.
+        // The wait for it counts against the deadline: the caller waits for both.
+        let tab = tokio::time::timeout(left(), self.tabs.enter())
+            .await
+            .map_err(|_| late())??;
         let mut retried = false;
         loop {
             let window = tokio::time::timeout(left(), self.window())
