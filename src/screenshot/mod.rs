@@ -213,7 +213,11 @@ impl Renderer {
     /// waits for; resetting or closing the window afterwards happens in the background.
     pub async fn render(self: &Arc<Self>, spec: &ScreenshotSpec) -> Result<Vec<u8>, Error> {
         self.settings.policy.check_url_and_names(&spec.url).await?;
-        let pixels = device_pixels(spec, f64::from(spec.height));
+        let pixels = (f64::from(spec.width)
+            * f64::from(spec.height)
+            * spec.scale_factor
+            * spec.scale_factor)
+            .ceil() as u64;
         if pixels > self.settings.max_pixels {
             return Err(Error::TooManyPixels {
                 width: spec.width,
@@ -726,11 +730,6 @@ async fn stop(mut running: Running) {
         let _ = tokio::time::timeout(Duration::from_secs(3), running.browser.wait()).await;
     }
     running.handler.abort();
-}
-
-/// Device pixels of a capture `height` CSS pixels tall.
-fn device_pixels(spec: &ScreenshotSpec, height: f64) -> u64 {
-    (f64::from(spec.width) * height * spec.scale_factor * spec.scale_factor).ceil() as u64
 }
 
 /// The emulated screen: the spec's width and pixel ratio, `height` CSS pixels tall.
