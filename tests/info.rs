@@ -292,4 +292,31 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
         got["final_url"],
         format!("{}flower.jpg", origin.base()).as_str()
     );
+
+    // Through redirects, `final_url` is where the bytes came from, and a page's relative
+    // og:image is resolved against the page it redirected to.
+    let redirect = |to: &str| {
+        let to = format!("{}{to}", origin.base());
+        format!(
+            "redirect/{}",
+            percent_encoding::utf8_percent_encode(&to, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let (status, got) = info(&s, &by_url(&redirect("relative.html"))).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["checksum"], sha256sum(&flower).as_str());
+    assert_eq!(
+        got["final_url"],
+        format!("{}flower.jpg?from=og&x=1", origin.base()).as_str()
+    );
+    // The same when the original is already in the cache (here, from a transform).
+    let image = redirect("flower.jpg?via=redirect");
+    let transform = by_url(&image).replace("/info?", "/transform?w=32&");
+    assert_eq!(s.get(&transform).await.status, 200);
+    let (status, got) = info(&s, &by_url(&image)).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["final_url"],
+        format!("{}flower.jpg?via=redirect", origin.base()).as_str()
+    );
 }

@@ -234,20 +234,18 @@ impl App {
             .cached(request.result_key(), async {
                 let version = request.version.as_deref();
                 let mut original = self.fetcher.fetch(&request.source, version).await?;
-                let mut final_url = None;
-                if let SourceRef::Url(page) = &request.source {
+                // Only a `?url=` source has a URL, the last of its redirects.
+                if let Some(page) = &original.url {
                     // A page, not an image: describe the picture it names for itself, once,
                     // under the same allow-list and network rules as the page.
-                    let named = info::og::image_url(&original, page);
-                    let url = named.unwrap_or_else(|| page.clone());
-                    if url != *page {
-                        original = self
-                            .fetcher
-                            .fetch(&SourceRef::Url(url.clone()), version)
-                            .await?;
+                    if let Some(image) = info::og::image_url(&original.bytes, page) {
+                        if image != *page {
+                            original = self.fetcher.fetch(&SourceRef::Url(image), version).await?;
+                        }
                     }
-                    final_url = Some(url.to_string());
                 }
+                let final_url = original.url.as_ref().map(url::Url::to_string);
+                let original = original.bytes;
                 let imaging = self.imaging.clone();
                 let described = self
                     .pool
@@ -289,7 +287,8 @@ impl App {
                 let original = self
                     .fetcher
                     .fetch(&request.source, request.version.as_deref())
-                    .await?;
+                    .await?
+                    .bytes;
                 let imaging = self.imaging.clone();
                 let spec = request.spec.clone();
                 let output = self

@@ -52,6 +52,15 @@ pub struct Fetcher {
     max_bytes: u64,
     deadline: Duration,
     originals: DiskCache,
+    /// Where `?url=` originals that came through redirects really came from, by cache key.
+    /// In memory only: after a restart, an original already on disk reports the URL asked.
+    redirected: moka::future::Cache<String, Url>,
+}
+
+/// An original's bytes and, for a `?url=` source, the URL they came from (after redirects).
+pub struct Original {
+    pub bytes: Bytes,
+    pub url: Option<Url>,
 }
 
 impl Fetcher {
@@ -84,6 +93,7 @@ impl Fetcher {
             max_bytes: config.max_source_bytes,
             deadline: config.fetch_timeout,
             originals,
+            redirected: moka::future::Cache::new(REDIRECTS_REMEMBERED),
         })
     }
 
@@ -94,7 +104,11 @@ impl Fetcher {
 
     /// Fetches an original within the deadline and the byte limit. `version` is the `v`
     /// option: originals are immutable, so a new `v` is the way to a new download.
-    pub async fn fetch(&self, source: &SourceRef, version: Option<&str>) -> Result<Bytes, Error> {
+    pub async fn fetch(
+        &self,
+        source: &SourceRef,
+        version: Option<&str>,
+    ) -> Result<Original, Error> {
         match tokio::time::timeout(self.deadline, self.fetch_unbounded(source, version)).await {
             Ok(result) => result,
             Err(_) => Err(Error::Deadline(self.deadline)),
@@ -105,7 +119,7 @@ impl Fetcher {
         &self,
         source: &SourceRef,
         version: Option<&str>,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Original, Error> {
         let (url, guarded) = match source {
             SourceRef::Named {
                 name,
@@ -118,7 +132,10 @@ impl Fetcher {
                     .find(|s| s.name == *name)
                     .ok_or_else(|| Error::UnknownSource(name.clone()))?;
                 match &src.base {
-                    SourceBase::Dir(dir) => return read_file(dir, segments, self.max_bytes).await,
+                    SourceBase::Dir(dir) => {
+                        let bytes = read_file(dir, segments, self.max_bytes).await?;
+                        return Ok(Original { bytes, url: None });
+                    }
                     SourceBase::Http(base) => (
                         base.join(raw_path)
                             .map_err(|_| Error::Origin("bad source URL".into()))?,
@@ -134,10 +151,16 @@ impl Fetcher {
             }
         };
         let key = DiskCache::key(&format!("{url}\n{}", version.unwrap_or("")));
-        let fill = |file| async move {
+        let fill = |file| async {
             let _fetch = crate::telemetry::Stage::start("fetch");
             let resp = if guarded {
-                self.follow_guarded(url).await?
+                let resp = self.follow_guarded(url.clone()).await?;
+                if *resp.url() != url {
+                    self.redirected
+                        .insert(key.clone(), resp.url().clone())
+                        .await;
+                }
+                resp
             } else {
                 send(&self.trusted, &url).await?
             };
@@ -152,7 +175,11 @@ impl Fetcher {
                     cache::Error::Io(e) => Error::Cache(e.to_string()),
                 })?;
         metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
-        Ok(bytes)
+        let url = match guarded {
+            true => Some(self.redirected.get(&key).await.unwrap_or(url)),
+            false => None,
+        };
+        Ok(Original { bytes, url })
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
@@ -235,6 +262,9 @@ impl Fetcher {
         Ok(file)
     }
 }
+
+/// Redirected `?url=` originals whose final URL is remembered.
+const REDIRECTS_REMEMBERED: u64 = 100_000;
 
 /// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
 pub const MAX_HTML_BYTES: u64 = 1 << 20;
