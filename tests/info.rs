@@ -243,6 +243,7 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
     write("relative.html", "flower.jpg?from=og&amp;x=1");
     let elsewhere = format!("{}photo/rocket.jpg", denied.base());
     write("private.html", &elsewhere);
+    write("file.html", "file:///etc/passwd");
     // A page past the byte limit: only its first MiB is read, so it is no 413.
     let mut big = std::fs::read_to_string(pages.path().join("relative.html")).unwrap();
     big.push_str(&"<p>filler</p>\n".repeat(3 << 20 >> 4));
@@ -284,6 +285,9 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
     let (status, _) = info(&s, &by_url("private.html")).await;
     assert_eq!(status, 403);
     assert_eq!(denied.hits(), 0, "the private address was never asked");
+    // Nor is any scheme but http(s) followed.
+    let (status, _) = info(&s, &by_url("file.html")).await;
+    assert_eq!(status, 403);
 
     // An image by URL is described as itself.
     let (status, got) = info(&s, &by_url("flower.jpg")).await;
