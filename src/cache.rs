@@ -5,7 +5,7 @@
 //! and renamed into place only when complete, so a `kill -9` can leave temp files (removed
 //! at the next start) but never a partial original under its final name. The in-memory
 //! index (moka, weighed in bytes, least recently used evicted) is rebuilt from the
-//! directory at start; evicting an entry deletes its file.
+//! directory at start; evicting an entry deletes its file, and its note if it has one.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,8 @@ use moka::policy::EvictionPolicy;
 use sha2::{Digest, Sha256};
 
 const TEMP_SUFFIX: &str = ".tmp";
+/// A short text kept beside an entry (`<key>.note`): a `?url=` original's final URL.
+const NOTE_EXTENSION: &str = "note";
 
 #[derive(Debug)]
 struct Entry {
@@ -71,6 +73,7 @@ impl DiskCache {
                 // A replaced entry points at the same file, which now holds the new bytes.
                 if cause != RemovalCause::Replaced {
                     let _ = std::fs::remove_file(&entry.path);
+                    let _ = std::fs::remove_file(entry.path.with_extension(NOTE_EXTENSION));
                 }
                 if cause == RemovalCause::Size {
                     evicted("originals");
@@ -158,11 +161,7 @@ impl DiskCache {
     {
         use tokio::io::AsyncWriteExt;
         let path = self.path(key);
-        let parent = path.parent().unwrap_or(&self.dir);
-        tokio::fs::create_dir_all(parent).await?;
-        let mut nonce = [0u8; 8];
-        let _ = getrandom::fill(&mut nonce);
-        let temp = parent.join(format!("{key}.{}{TEMP_SUFFIX}", hex::encode(nonce)));
+        let temp = self.temp_beside(&path, key).await?;
         let file = tokio::fs::File::create(&temp).await?;
         let finished = match fill(file).await {
             Ok(mut file) => file.flush().await.map_err(Error::Io),
@@ -175,6 +174,37 @@ impl DiskCache {
         tokio::fs::rename(&temp, &path).await?;
         let size = tokio::fs::metadata(&path).await?.len();
         Ok(Entry { path, size })
+    }
+
+    /// The note kept beside `key`'s entry, if any.
+    pub async fn note(&self, key: &str) -> Option<String> {
+        let path = self.path(key).with_extension(NOTE_EXTENSION);
+        tokio::fs::read_to_string(path).await.ok()
+    }
+
+    /// Keeps `note` beside `key`'s entry (written in full before it is visible), or
+    /// removes the note with `None`.
+    pub async fn set_note(&self, key: &str, note: Option<&str>) -> std::io::Result<()> {
+        let path = self.path(key).with_extension(NOTE_EXTENSION);
+        let Some(note) = note else {
+            return match tokio::fs::remove_file(&path).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        };
+        let temp = self.temp_beside(&path, key).await?;
+        tokio::fs::write(&temp, note).await?;
+        tokio::fs::rename(&temp, &path).await
+    }
+
+    /// A fresh temp file name in `path`'s directory (created if needed); one left behind
+    /// by a crash is removed at the next start.
+    async fn temp_beside(&self, path: &Path, key: &str) -> std::io::Result<PathBuf> {
+        let parent = path.parent().unwrap_or(&self.dir);
+        tokio::fs::create_dir_all(parent).await?;
+        let mut nonce = [0u8; 8];
+        let _ = getrandom::fill(&mut nonce);
+        Ok(parent.join(format!("{key}.{}{TEMP_SUFFIX}", hex::encode(nonce))))
     }
 
     /// Runs pending evictions and publishes the bytes kept.
@@ -191,7 +221,8 @@ impl DiskCache {
     }
 }
 
-/// Finds cached files and deletes temp files, returning entries oldest first.
+/// Finds cached files and deletes temp files and orphan notes, returning entries oldest
+/// first.
 fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
     let mut found = Vec::new();
     for level1 in std::fs::read_dir(dir)? {
@@ -208,7 +239,10 @@ fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
                 let file = file?;
                 let path = file.path();
                 let name = file.file_name().to_string_lossy().into_owned();
-                if name.ends_with(TEMP_SUFFIX) {
+                // Temp files, and notes whose entry is gone (a crash between the two).
+                let orphan_note = path.extension().is_some_and(|e| e == NOTE_EXTENSION)
+                    && !path.with_extension("").exists();
+                if name.ends_with(TEMP_SUFFIX) || orphan_note {
                     let _ = std::fs::remove_file(&path);
                     continue;
                 }
@@ -339,6 +373,28 @@ mod tests {
             put(&cache, &key, b"zzz").await,
             (Bytes::from("abc"), Outcome::Hit)
         );
+    }
+
+    #[tokio::test]
+    async fn notes_live_and_die_with_their_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(dir.path(), 250).await.unwrap();
+        let (a, b) = (DiskCache::key("a"), DiskCache::key("b"));
+        put(&cache, &a, &[1u8; 100]).await;
+        cache.set_note(&a, Some("https://final/a")).await.unwrap();
+        // A note without an entry: what a crash during a download can leave.
+        cache.set_note(&b, Some("https://final/b")).await.unwrap();
+        drop(cache);
+        let cache = DiskCache::open(dir.path(), 250).await.unwrap();
+        assert_eq!(cache.note(&a).await.as_deref(), Some("https://final/a"));
+        assert_eq!(cache.note(&b).await, None);
+        // Evicting `a` for space takes its note along.
+        for k in ["c", "d"] {
+            put(&cache, &DiskCache::key(k), &[2u8; 100]).await;
+        }
+        assert_eq!(cache.note(&a).await, None);
+        assert!(!cache.path(&a).exists());
+        cache.set_note(&a, None).await.unwrap();
     }
 
     #[tokio::test]

@@ -249,12 +249,17 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
     big.push_str(&"<p>filler</p>\n".repeat(3 << 20 >> 4));
     std::fs::write(pages.path().join("big.html"), big).unwrap();
     let origin = common::Origin::start_on("127.0.0.2", pages.path().to_path_buf());
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_source())
-        .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2,127.0.0.1")
-        .env("FERROTYPE_ALLOWED_NETWORKS", "127.0.0.2/32")
-        .env("FERROTYPE_MAX_SOURCE_BYTES", (2 << 20).to_string())
-        .start();
+    let cache = tempfile::tempdir().unwrap();
+    let server = || {
+        Server::builder()
+            .cache_dir(cache.path())
+            .env("FERROTYPE_SOURCES", common::corpus_source())
+            .env("FERROTYPE_ALLOWED_HOSTS", "127.0.0.2,127.0.0.1")
+            .env("FERROTYPE_ALLOWED_NETWORKS", "127.0.0.2/32")
+            .env("FERROTYPE_MAX_SOURCE_BYTES", (2 << 20).to_string())
+            .start()
+    };
+    let s = server();
     let by_url = |page: &str| {
         let page = format!("{}{page}", origin.base());
         format!(
@@ -313,14 +318,18 @@ async fn a_page_is_described_by_its_og_image_under_the_same_rules() {
         got["final_url"],
         format!("{}flower.jpg?from=og&x=1", origin.base()).as_str()
     );
-    // The same when the original is already in the cache (here, from a transform).
+    // The same when the original is already in the cache, here from a transform, and
+    // after a restart: the final URL is kept with the original on disk.
     let image = redirect("flower.jpg?via=redirect");
     let transform = by_url(&image).replace("/info?", "/transform?w=32&");
     assert_eq!(s.get(&transform).await.status, 200);
+    let target = format!("{}flower.jpg?via=redirect", origin.base());
     let (status, got) = info(&s, &by_url(&image)).await;
-    assert_eq!(status, 200, "{got}");
-    assert_eq!(
-        got["final_url"],
-        format!("{}flower.jpg?via=redirect", origin.base()).as_str()
-    );
+    assert_eq!((status, got["final_url"].as_str()), (200, Some(&*target)));
+    drop(s);
+    let hits = origin.hits();
+    let s = server();
+    let (status, got) = info(&s, &by_url(&image)).await;
+    assert_eq!((status, got["final_url"].as_str()), (200, Some(&*target)));
+    assert_eq!(origin.hits(), hits, "described from the disk cache");
 }

@@ -52,9 +52,6 @@ pub struct Fetcher {
     max_bytes: u64,
     deadline: Duration,
     originals: DiskCache,
-    /// Where `?url=` originals that came through redirects really came from, by cache key.
-    /// In memory only: after a restart, an original already on disk reports the URL asked.
-    redirected: moka::future::Cache<String, Url>,
 }
 
 /// An original's bytes and, for a `?url=` source, the URL they came from (after redirects).
@@ -93,7 +90,6 @@ impl Fetcher {
             max_bytes: config.max_source_bytes,
             deadline: config.fetch_timeout,
             originals,
-            redirected: moka::future::Cache::new(REDIRECTS_REMEMBERED),
         })
     }
 
@@ -155,11 +151,12 @@ impl Fetcher {
             let _fetch = crate::telemetry::Stage::start("fetch");
             let resp = if guarded {
                 let resp = self.follow_guarded(url.clone()).await?;
-                if *resp.url() != url {
-                    self.redirected
-                        .insert(key.clone(), resp.url().clone())
-                        .await;
-                }
+                // Where the bytes really come from, kept with them (`/info`'s `final_url`).
+                let redirected = (*resp.url() != url).then(|| resp.url().as_str());
+                self.originals
+                    .set_note(&key, redirected)
+                    .await
+                    .map_err(|e| Error::Cache(e.to_string()))?;
                 resp
             } else {
                 send(&self.trusted, &url).await?
@@ -176,7 +173,13 @@ impl Fetcher {
                 })?;
         metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
         let url = match guarded {
-            true => Some(self.redirected.get(&key).await.unwrap_or(url)),
+            true => Some(
+                self.originals
+                    .note(&key)
+                    .await
+                    .and_then(|n| Url::parse(&n).ok())
+                    .unwrap_or(url),
+            ),
             false => None,
         };
         Ok(Original { bytes, url })
@@ -262,9 +265,6 @@ impl Fetcher {
         Ok(file)
     }
 }
-
-/// Redirected `?url=` originals whose final URL is remembered.
-const REDIRECTS_REMEMBERED: u64 = 100_000;
 
 /// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
 pub const MAX_HTML_BYTES: u64 = 1 << 20;
