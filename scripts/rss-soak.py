@@ -10,8 +10,6 @@ widths 64-1600; jpeg/webp/png/avif/auto; a fixed seed, so two binaries get the s
 sequence. Prints VmRSS (MiB) every EVERY requests, then one summary line.
 """
 import argparse
-import hashlib
-import hmac
 import http.client
 import os
 import random
@@ -20,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from signing import sign
 
 KEY = "rss-soak"
 SOURCES = [
@@ -33,13 +33,6 @@ FORMATS = [("jpeg", 5), ("webp", 4), ("png", 1), ("avif", 1), ("auto", 2)]
 
 def pick(rng, weighted):
     return rng.choices([x for x, _ in weighted], weights=[w for _, w in weighted])[0]
-
-
-def sign(target):
-    path, _, query = target.partition("?")
-    pieces = sorted(p for p in query.split("&") if p)
-    s = hmac.new(KEY.encode(), (path + "?" + "&".join(pieces)).encode(), hashlib.sha1).hexdigest()
-    return f"{target}&s={s}"
 
 
 def rss_mib(pid):
@@ -64,7 +57,7 @@ def main():
     targets = []
     for i in range(a.requests):
         src, fm = pick(rng, SOURCES), pick(rng, FORMATS)
-        targets.append(sign(f"/transform/corpus/{src}?w={rng.randint(64, 1600)}&fm={fm}&v={i}"))
+        targets.append(sign(KEY, f"/transform/corpus/{src}?w={rng.randint(64, 1600)}&fm={fm}&v={i}"))
 
     cache = tempfile.TemporaryDirectory()
     env = {"PATH": os.environ.get("PATH", ""), "FERROTYPE_BIND": "127.0.0.1:0", "FERROTYPE_KEYS": KEY,

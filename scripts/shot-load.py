@@ -15,8 +15,6 @@ URL_TEMPLATE holds {url} (the page, percent-encoded) and {v}. Loopback targets o
 """
 import argparse
 import glob
-import hashlib
-import hmac
 import http.client
 import os
 import statistics
@@ -25,13 +23,7 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-
-def sign(key, target):
-    path, _, query = target.partition("?")
-    pieces = [p for p in query.split("&") if p and p.split("=", 1)[0] != "s"]
-    canonical = path + ("?" + "&".join(sorted(pieces)) if pieces else "")
-    s = hmac.new(key.encode(), canonical.encode(), hashlib.sha1).hexdigest()
-    return f"{path}?{'&'.join(pieces + ['s=' + s])}"
+from signing import sign
 
 
 def tree(pid):

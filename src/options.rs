@@ -330,7 +330,8 @@ pub fn parse_info(path: &str, query: &str) -> Result<InfoRequest, Error> {
 }
 
 /// The options of every endpoint that works on an original: which one (`url`, or the
-/// path), its version (`v`), and the URL's lifetime (`exp`).
+/// path), its version (`v`), and the URL's lifetime (`exp`). `/screenshot` shares `v` and
+/// `exp` (its `url`, a page, is read by its own parser first).
 #[derive(Default)]
 struct OriginOptions {
     url: Option<url::Url>,
@@ -341,7 +342,11 @@ impl OriginOptions {
     /// Takes the option if it is one of these; false when it is the caller's to judge.
     fn take(&mut self, name: &str, v: &str) -> Result<bool, Error> {
         match name {
-            "exp" => check_exp(v)?,
+            // Its form only: the signature layer checks it against the clock.
+            "exp" => {
+                v.parse::<u64>()
+                    .map_err(|_| invalid("exp", "expected unix seconds"))?;
+            }
             "v" => self.version = Some(parse_version(v)?),
             "url" => self.url = Some(parse_url(v)?),
             _ => return Ok(false),
@@ -364,13 +369,6 @@ impl OriginOptions {
         };
         Ok((source, self.version))
     }
-}
-
-/// `exp`'s form; the signature layer checks it against the clock.
-fn check_exp(v: &str) -> Result<(), Error> {
-    v.parse::<u64>()
-        .map(drop)
-        .map_err(|_| invalid("exp", "expected unix seconds"))
 }
 
 /// `/{source}/{path…}` into a named source and checked path segments.
@@ -463,6 +461,7 @@ impl ScreenshotSpec {
 /// Parses a `/screenshot` query.
 pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
     let mut url = None;
+    let mut common = OriginOptions::default();
     let mut spec = ScreenshotSpec {
         url: url::Url::parse("about:blank").map_err(|_| Error::Path("internal".into()))?,
         width: 1200,
@@ -516,12 +515,12 @@ pub fn parse_screenshot(query: &str) -> Result<ScreenshotSpec, Error> {
             }
             "delay" => spec.delay_ms = int_in("delay", v, 0, 10_000)?,
             "filename" => spec.filename = Some(parse_filename(v)?),
-            "exp" => check_exp(v)?,
-            "v" => spec.version = Some(parse_version(v)?),
+            other if common.take(other, v)? => {}
             other => return Err(Error::Unknown(other.to_owned())),
         }
     }
     spec.url = url.ok_or_else(|| invalid("url", "required"))?;
+    spec.version = common.version;
     Ok(spec)
 }
 

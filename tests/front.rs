@@ -95,9 +95,7 @@ async fn upstream_requests(s: &Server) -> f64 {
 #[tokio::test]
 async fn the_front_caches_and_collapses() {
     let origin = Origin::start(common::corpus());
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
-        .start();
+    let s = Server::with_corpus_and_web(&origin);
     let front = Front::start(&[s.addr]);
 
     let url = s.signed("/transform/corpus/photo/rocket.jpg?w=120");
@@ -125,9 +123,7 @@ async fn the_front_caches_and_collapses() {
 #[tokio::test]
 async fn errors_are_cached_briefly_or_not_at_all() {
     let origin = Origin::start(common::corpus());
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
-        .start();
+    let s = Server::with_corpus_and_web(&origin);
     let front = Front::start(&[s.addr]);
 
     // A bad signature first, then the right one for the same path: the 403 is not served.
@@ -162,9 +158,7 @@ async fn errors_are_cached_briefly_or_not_at_all() {
 
 #[tokio::test]
 async fn fm_auto_is_cached_per_negotiated_format() {
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_source())
-        .start();
+    let s = Server::with_corpus();
     let front = Front::start(&[s.addr]);
     let url = s.signed("/transform/corpus/photo/rocket.jpg?w=64&fm=auto");
     let avif = "image/avif,image/webp,*/*";
@@ -202,14 +196,7 @@ async fn fm_auto_is_cached_per_negotiated_format() {
 
 #[tokio::test]
 async fn several_nodes_each_url_on_one_node() {
-    let nodes = [
-        Server::builder()
-            .env("FERROTYPE_SOURCES", common::corpus_source())
-            .start(),
-        Server::builder()
-            .env("FERROTYPE_SOURCES", common::corpus_source())
-            .start(),
-    ];
+    let nodes = [Server::with_corpus(), Server::with_corpus()];
     let urls: Vec<String> = (0..24)
         .map(|i| nodes[0].signed(&format!("/transform/corpus/photo/rocket.jpg?w={}", 40 + i)))
         .collect();

@@ -21,9 +21,7 @@ fn hostile_files() -> Vec<String> {
 #[tokio::test]
 async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
     let origin = Origin::start(common::corpus());
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
-        .start();
+    let s = Server::with_corpus_and_web(&origin);
     for name in hostile_files() {
         for source in ["corpus", "web"] {
             for options in [

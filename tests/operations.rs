@@ -27,9 +27,7 @@ fn sample(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 #[tokio::test]
 async fn metrics_are_prometheus_text_and_move_with_requests() {
     let origin = Origin::start(common::corpus());
-    let s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
-        .start();
+    let s = Server::with_corpus_and_web(&origin);
     let transforms_200 = [("route", "/transform"), ("status", "200")];
     let before = scrape(&s.get_raw("/metrics", &[]).await.text());
     let count = |sc: &Scrape| sample(sc, "ferrotype_http_requests_total", &transforms_200);
@@ -180,9 +178,7 @@ async fn one_json_log_line_per_request_without_secrets() {
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     let origin = Origin::start(common::corpus());
-    let mut s = Server::builder()
-        .env("FERROTYPE_SOURCES", common::corpus_and_web(&origin))
-        .start();
+    let mut s = Server::with_corpus_and_web(&origin);
     let url = s.url(&s.signed("/transform/web/slow/2000/photo/rocket.jpg?w=80"));
     let client = s.client.clone();
     let in_flight = tokio::spawn(async move { client.get(url).send().await });

@@ -6,8 +6,8 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
-use super::sniff::{self, SourceFormat};
-use super::{corrupt, has_field, header_of, pixels, to_srgb, Error, Imaging};
+use super::sniff::SourceFormat;
+use super::{corrupt, has_field, open, pixels, to_srgb, Error, Imaging};
 use crate::telemetry::Stage;
 
 /// Side of the square grey rendering the pHash is computed from.
@@ -38,22 +38,14 @@ pub struct Analysis {
 impl Imaging {
     pub fn analyse(&self, bytes: &[u8]) -> Result<Analysis, Error> {
         let _processing = Stage::start("processing");
-        let format = sniff::sniff(bytes)?;
-        sniff::check_structure(format, bytes)?;
-        // Opening from a buffer reads only the header; pixels are decoded later, on demand.
-        let opened = VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?;
-        let header = header_of(&opened)?;
+        let (format, opened, header) = open(bytes)?;
         // Only the first page is decoded (and only shrunk on load), but the limit is the
         // transform's, so that both endpoints refuse the same originals.
         self.check_pixels(pixels(header.width, header.height, 1))?;
         let icc_profile = has_field(&opened, "icc-profile-data")
             .then(|| opened.get_blob("icc-profile-data").ok())
             .flatten();
-        let (width, height) = if (5..=8).contains(&header.orientation) {
-            (header.height, header.width)
-        } else {
-            (header.width, header.height)
-        };
+        let (width, height) = header.upright();
         // The original is decoded once, into the colour rendering; the grey ones are made
         // from it.
         let colour = upright(bytes)?;

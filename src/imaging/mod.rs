@@ -165,9 +165,7 @@ impl Imaging {
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<(VipsImage, Format), Error> {
-        let source = sniff(bytes)?;
-        sniff::check_structure(source, bytes)?;
-        let header = read_header(bytes)?;
+        let (source, _, header) = open(bytes)?;
         if let Some(page) = spec.page {
             if page >= header.pages {
                 return Err(Error::NoSuchPage {
@@ -313,9 +311,15 @@ fn corrupt(e: rs_vips::error::Error) -> Error {
     Error::Corrupt("libvips could not decode it".into())
 }
 
-fn read_header(bytes: &[u8]) -> Result<Header, Error> {
-    // Opening from a buffer reads only the header; pixels are decoded later, on demand.
-    header_of(&VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?)
+/// An original's format (sniffed, its structure checked) and its header, with the image
+/// opened for more of it: what every endpoint knows before deciding to decode. Opening
+/// from a buffer reads only the header; pixels are decoded later, on demand.
+fn open(bytes: &[u8]) -> Result<(SourceFormat, VipsImage, Header), Error> {
+    let source = sniff(bytes)?;
+    sniff::check_structure(source, bytes)?;
+    let img = VipsImage::new_from_buffer(bytes, "").map_err(corrupt)?;
+    let header = header_of(&img)?;
+    Ok((source, img, header))
 }
 
 fn header_of(img: &VipsImage) -> Result<Header, Error> {
@@ -337,6 +341,17 @@ fn header_of(img: &VipsImage) -> Result<Header, Error> {
     })
 }
 
+impl Header {
+    /// Width and height as displayed: EXIF orientations 5–8 swap them.
+    fn upright(&self) -> (u32, u32) {
+        if (5..=8).contains(&self.orientation) {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+}
+
 /// Sizes in device pixels, in the final orientation unless said otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Plan {
@@ -349,11 +364,7 @@ struct Plan {
 
 impl Plan {
     fn new(header: &Header, spec: &TransformSpec) -> Self {
-        let upright = if (5..=8).contains(&header.orientation) {
-            (header.height, header.width)
-        } else {
-            (header.width, header.height)
-        };
+        let upright = header.upright();
         let (fw, fh) = if spec.rotate.swaps_axes() {
             (upright.1, upright.0)
         } else {

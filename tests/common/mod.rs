@@ -176,6 +176,13 @@ impl Server {
             .start()
     }
 
+    /// A server with the sources `corpus` and `web` (`origin`), see [`corpus_and_web`].
+    pub fn with_corpus_and_web(origin: &Origin) -> Server {
+        Self::builder()
+            .env("FERROTYPE_SOURCES", corpus_and_web(origin))
+            .start()
+    }
+
     pub fn url(&self, target: &str) -> String {
         format!("http://{}{target}", self.addr)
     }
