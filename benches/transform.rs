@@ -12,21 +12,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use ferrotype::imaging::{init, Accepts, Imaging, Limits};
-use ferrotype::options::parse_transform;
+use ferrotype::imaging::{init, Imaging, Limits};
+use ferrotype::options::{parse_transform, Accepts};
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
 const PHOTO: &str = "photo/bench-small-2mp.jpg";
 const WIDTH: i32 = 512;
 
-/// The shared corpus lives outside the repository; `FERROTYPE_CORPUS` points elsewhere
-/// when the checkout is not next to it (CI, another machine).
+/// The test images, in the repository.
 fn corpus() -> PathBuf {
-    std::env::var_os("FERROTYPE_CORPUS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-        PathBuf::from,
-    )
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 fn raw_libvips(bytes: &[u8], format: &str) -> Vec<u8> {
@@ -43,8 +39,7 @@ fn raw_libvips(bytes: &[u8], format: &str) -> Vec<u8> {
 fn transform(c: &mut Criterion) {
     init().expect("libvips starts");
     let path = corpus().join(PHOTO);
-    let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set FERROTYPE_CORPUS?)", path.display()));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let imaging = Imaging::new(
         Limits {
             max_source_pixels: 50_000_000,

@@ -1,5 +1,6 @@
-//! Caches: originals on disk, finished responses in memory. Both coalesce: however many
-//! requests want the same missing entry at once, it is produced once and they all wait for it.
+//! The originals cache on disk. It coalesces: however many requests want the same missing
+//! original at once, it is fetched once and they all wait for it. (Finished responses
+//! are cached in memory by `http::results`.)
 //!
 //! The disk cache is crash-safe by construction: an original is written to a temp file
 //! and renamed into place only when complete, so a `kill -9` can leave temp files (removed
@@ -272,65 +273,8 @@ fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
     Ok(found.into_iter().map(|(_, k, e)| (k, e)).collect())
 }
 
-/// What a response body is: its `Content-Type`, and the extension of its file name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MediaType {
-    pub content_type: &'static str,
-    pub extension: &'static str,
-}
-
-impl MediaType {
-    pub const JSON: Self = Self {
-        content_type: "application/json",
-        extension: "json",
-    };
-}
-
-impl From<crate::options::Format> for MediaType {
-    fn from(f: crate::options::Format) -> Self {
-        Self {
-            content_type: f.content_type(),
-            extension: f.extension(),
-        }
-    }
-}
-
-/// A finished response body, shared by every request for the same result.
-#[derive(Debug)]
-pub struct Rendered {
-    pub bytes: Bytes,
-    pub media: MediaType,
-    /// Strong ETag, quotes included.
-    pub etag: String,
-}
-
-impl Rendered {
-    pub fn new(bytes: Bytes, media: impl Into<MediaType>) -> Self {
-        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
-        Self {
-            bytes,
-            media: media.into(),
-            etag,
-        }
-    }
-}
-
-/// Finished responses in memory, at most `max_bytes`.
-pub fn results(max_bytes: u64) -> Cache<String, Arc<Rendered>> {
-    Cache::builder()
-        .max_capacity(max_bytes)
-        .weigher(|k: &String, r: &Arc<Rendered>| {
-            u32::try_from(r.bytes.len() + k.len()).unwrap_or(u32::MAX)
-        })
-        .eviction_listener(|_, _, cause| {
-            if cause == RemovalCause::Size {
-                evicted("results");
-            }
-        })
-        .build()
-}
-
-fn evicted(cache: &'static str) {
+/// Counts an entry evicted for space from one of the caches.
+pub(crate) fn evicted(cache: &'static str) {
     metrics::counter!("ferrotype_cache_evictions_total", "cache" => cache).increment(1);
 }
 

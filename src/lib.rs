@@ -16,6 +16,7 @@ pub mod screenshot;
 pub mod signature;
 pub mod source;
 pub mod telemetry;
+mod text;
 
 /// Every way a request can fail. The HTTP status of each is decided in one place,
 /// [`http::response::status_of`].
@@ -33,6 +34,8 @@ pub enum Error {
     Pool(#[from] imaging::pool::Error),
     #[error(transparent)]
     Screenshot(#[from] screenshot::Error),
+    #[error(transparent)]
+    Info(#[from] info::Error),
     #[error("no such endpoint")]
     NoRoute,
     #[error("method not allowed: use GET or HEAD")]

@@ -1,22 +1,16 @@
-//! URL signatures (API.md §2): the canonical form, HMAC under one of several keys,
-//! and the `VerifySignature` tower layer that guards every signed route.
+//! URL signatures (API.md §2): the canonical form, HMAC under one of several keys, and
+//! the check of a request target (signature, then expiry).
 //!
-//! The layer is the first thing a signed request meets after tracing, so an unsigned
-//! URL learns nothing else about the server: not whether its options parse, not whether
-//! the source exists, not even whether it has expired.
+//! This module knows nothing of HTTP: `http::verify` applies [`check`] to every route
+//! that must be signed, before anything else about the request is looked at.
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, KeyInit, Mac};
-use http::{Request, Response};
 use sha1::Sha1;
 use sha2::Sha256;
-use tower::{Layer, Service};
-
-use crate::http::response::error_response;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
@@ -190,17 +184,7 @@ fn expiry(target: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Routes whose URLs must be signed.
-fn is_signed_route(path: &str) -> bool {
-    ["/transform", "/screenshot", "/info"].iter().any(|r| {
-        path == *r
-            || path
-                .strip_prefix(r)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
-}
-
-/// Checks signature, then expiry, of every request to a signed route (API.md §2, §5).
+/// Checks the signature, then the expiry, of a raw request target (API.md §2, §5).
 pub fn check(signer: &Signer, target: &str, now: SystemTime) -> Result<(), Error> {
     signer.verify(target)?;
     if let Some(exp) = expiry(target) {
@@ -210,63 +194,6 @@ pub fn check(signer: &Signer, target: &str, now: SystemTime) -> Result<(), Error
         }
     }
     Ok(())
-}
-
-/// Tower layer answering 403 (bad signature) or 410 (expired) before the inner service runs.
-#[derive(Clone, Debug)]
-pub struct VerifySignatureLayer {
-    signer: Signer,
-}
-
-impl VerifySignatureLayer {
-    pub fn new(signer: Signer) -> Self {
-        Self { signer }
-    }
-}
-
-impl<S> Layer<S> for VerifySignatureLayer {
-    type Service = VerifySignature<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        VerifySignature {
-            inner,
-            signer: self.signer.clone(),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct VerifySignature<S> {
-    inner: S,
-    signer: Signer,
-}
-
-impl<S, B> Service<Request<B>> for VerifySignature<S>
-where
-    S: Service<Request<B>, Response = Response<crate::http::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<crate::http::Body>;
-    type Error = S::Error;
-    type Future = futures::future::Either<
-        futures::future::Ready<Result<Self::Response, S::Error>>,
-        S::Future,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let uri = req.uri();
-        if is_signed_route(uri.path()) {
-            let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            if let Err(e) = check(&self.signer, target, SystemTime::now()) {
-                let resp = error_response(&crate::Error::from(e));
-                return futures::future::Either::Left(futures::future::ready(Ok(resp)));
-            }
-        }
-        futures::future::Either::Right(self.inner.call(req))
-    }
 }
 
 #[cfg(test)]
@@ -377,15 +304,5 @@ mod tests {
             check(&s, "/transform/a/b.jpg?exp=999&s=00", now),
             Err(Error::BadSignature)
         );
-    }
-
-    #[test]
-    fn signed_routes() {
-        assert!(is_signed_route("/transform"));
-        assert!(is_signed_route("/transform/x/y.jpg"));
-        assert!(is_signed_route("/info/x"));
-        assert!(is_signed_route("/screenshot"));
-        assert!(!is_signed_route("/health"));
-        assert!(!is_signed_route("/transformer"));
     }
 }

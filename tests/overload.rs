@@ -12,11 +12,12 @@ async fn a_burst_past_the_queue_gets_503_with_retry_after_and_no_other_5xx() {
         .env("FERROTYPE_WORKERS", "1")
         .env("FERROTYPE_QUEUE", "2")
         .start();
-    // 24 megapixels each, every URL different: 30 real decodes wanted at once.
+    // 2.5 megapixels enlarged to 4–5 each, every URL different: 30 real decodes and WebP
+    // encodes wanted at once.
     let requests = (0..30).map(|i| {
         let target = format!(
-            "/transform/corpus/photo/bench-big-24mp.jpg?w={}&fm=webp",
-            600 + i
+            "/transform/corpus/photo/bench-small-2mp.jpg?w={}&enlarge=1&fm=webp",
+            2600 + i
         );
         let s = &s;
         async move { s.get(&target).await }
@@ -47,7 +48,7 @@ async fn a_burst_past_the_queue_gets_503_with_retry_after_and_no_other_5xx() {
     assert!(shed >= 20, "{shed} shed, {ok} served");
     assert!(s.healthy().await);
     let after = s
-        .get("/transform/corpus/photo/bench-big-24mp.jpg?w=300")
+        .get("/transform/corpus/photo/bench-small-2mp.jpg?w=300")
         .await;
     assert_eq!(
         after.status, 200,

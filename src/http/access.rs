@@ -1,9 +1,9 @@
 //! `AccessLogLayer`: one log line and the request metrics per request.
 //!
-//! The line carries the method, the route (never the query: it holds the signature), the
-//! status, the body bytes, the duration, the cache outcome and the request id. A request
-//! whose client went away before the answer is logged with status 499, as nginx does, so
-//! every request leaves exactly one line. Handlers with a result cache attach its
+//! The line carries the method, the route's label (never the path or the query, which
+//! holds the signature), the status, the body bytes, the duration, the cache outcome and the
+//! request id. A request whose client went away before the answer is logged with status
+//! 499, as nginx does, so every request leaves exactly one line. Handlers with a result cache attach its
 //! [`Outcome`] to the response as an extension.
 
 use std::future::Future;
@@ -14,6 +14,7 @@ use std::time::Instant;
 use http::{HeaderValue, Method, Request, Response};
 use tower::{Layer, Service};
 
+use super::route::Route;
 use crate::cache::Outcome;
 
 #[derive(Clone, Copy, Default)]
@@ -48,7 +49,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let mut entry = Entry {
             method: req.method().clone(),
-            route: route_of(req.uri().path()),
+            route: Route::of(&req).label(),
             id: req.headers().get("x-request-id").cloned(),
             started: Instant::now(),
             done: false,
@@ -102,34 +103,5 @@ impl Drop for Entry {
         if !self.done {
             self.finish(499, 0, None);
         }
-    }
-}
-
-/// A bounded set of labels: the endpoint, never anything from the client.
-fn route_of(path: &str) -> &'static str {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    match first {
-        "transform" => "/transform",
-        "screenshot" => "/screenshot",
-        "info" => "/info",
-        "health" => "/health",
-        "ready" => "/ready",
-        "metrics" => "/metrics",
-        _ => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_of;
-
-    #[test]
-    fn routes_are_a_closed_set() {
-        assert_eq!(route_of("/transform/demo/a.jpg"), "/transform");
-        assert_eq!(route_of("/transform"), "/transform");
-        assert_eq!(route_of("/screenshot"), "/screenshot");
-        assert_eq!(route_of("/metrics"), "/metrics");
-        assert_eq!(route_of("/wp-admin/x"), "other");
-        assert_eq!(route_of("/"), "other");
     }
 }

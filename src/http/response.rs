@@ -1,5 +1,5 @@
-//! Responses per API.md §5: the one place where an error becomes a status code, and
-//! the headers every successful image carries.
+//! Responses per API.md §5: the one place where an error becomes a status code, the
+//! finished bodies ([`Rendered`]) and the headers every successful one carries.
 
 use bytes::Bytes;
 use http::header::{
@@ -9,9 +9,54 @@ use http::header::{
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
 
+use sha2::{Digest, Sha256};
+
 use super::Body;
-use crate::cache::Rendered;
-use crate::{imaging, screenshot, signature, source, Error};
+use crate::options::Format;
+use crate::{imaging, info, screenshot, signature, source, Error};
+
+/// What a response body is: its `Content-Type`, and the extension of its file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaType {
+    pub content_type: &'static str,
+    pub extension: &'static str,
+}
+
+impl MediaType {
+    pub const JSON: Self = Self {
+        content_type: "application/json",
+        extension: "json",
+    };
+}
+
+impl From<Format> for MediaType {
+    fn from(f: Format) -> Self {
+        Self {
+            content_type: f.content_type(),
+            extension: f.extension(),
+        }
+    }
+}
+
+/// A finished response body, shared by every request for the same result.
+#[derive(Debug)]
+pub struct Rendered {
+    pub bytes: Bytes,
+    pub media: MediaType,
+    /// Strong ETag, quotes included.
+    pub etag: String,
+}
+
+impl Rendered {
+    pub fn new(bytes: Bytes, media: impl Into<MediaType>) -> Self {
+        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+        Self {
+            bytes,
+            media: media.into(),
+            etag,
+        }
+    }
+}
 
 /// How long a client should wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -22,6 +67,7 @@ enum Caching {
     Never,
 }
 
+/// The status of API.md §5 for every error any module returns.
 pub fn status_of(e: &Error) -> StatusCode {
     status_and_caching(e).0
 }
@@ -67,6 +113,13 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             }
             screenshot::Error::TooManyPixels { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
             screenshot::Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Brief),
+            screenshot::Error::Pool(e) => status_and_caching(&Error::Pool(e.clone())),
+            screenshot::Error::Encode(e) => status_and_caching(&Error::Imaging(e.clone())),
+        },
+        Error::Info(e) => match e {
+            info::Error::Source(e) => status_and_caching(&Error::Source(e.clone())),
+            info::Error::Pool(e) => status_and_caching(&Error::Pool(e.clone())),
+            info::Error::Imaging(e) => status_and_caching(&Error::Imaging(e.clone())),
         },
         Error::NoRoute => (StatusCode::NOT_FOUND, Brief),
         Error::Method => (StatusCode::METHOD_NOT_ALLOWED, Brief),
@@ -107,6 +160,15 @@ pub fn text(status: StatusCode, body: &str) -> Response<Body> {
 /// The 504 of the whole request's deadline (origin and render deadlines have their own).
 pub fn deadline_response() -> Response<Body> {
     let mut resp = text(StatusCode::GATEWAY_TIMEOUT, "request deadline passed\n");
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A handler that panicked: 500 without detail, since a panic message may contain
+/// anything, including parts of the URL.
+pub fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response<Body> {
+    let mut resp = text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -199,7 +261,6 @@ pub fn content_disposition(name: &str, extension: &str, download: bool) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Format;
 
     #[test]
     fn content_disposition_names() {

@@ -6,8 +6,10 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
+use super::header::{has_field, open};
+use super::pipeline::to_srgb;
 use super::sniff::SourceFormat;
-use super::{corrupt, has_field, open, pixels, to_srgb, Error, Imaging};
+use super::{corrupt, pixels, Error, Imaging};
 use crate::telemetry::Stage;
 
 /// Side of the square grey rendering the pHash is computed from.

@@ -1,7 +1,10 @@
 //! A bounded pool for blocking image work: `workers` jobs at once, at most `queue`
 //! waiting (`crate::queue`); past that a job is refused at once (503) instead of piling up
-//! memory.
+//! memory. Jobs are handed the [`Imaging`] they work with.
 
+use std::sync::Arc;
+
+use super::Imaging;
 use crate::queue::{BoundedQueue, Overloaded};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -12,15 +15,16 @@ pub enum Error {
     WorkerPanicked,
 }
 
-#[derive(Debug)]
 pub struct Pool {
     queue: BoundedQueue,
+    imaging: Arc<Imaging>,
 }
 
 impl Pool {
-    pub fn new(workers: usize, queue: usize) -> Self {
+    pub fn new(workers: usize, queue: usize, imaging: Imaging) -> Self {
         Self {
             queue: BoundedQueue::new(workers, queue, "ferrotype_pool_queued"),
+            imaging: Arc::new(imaging),
         }
     }
 
@@ -32,7 +36,7 @@ impl Pool {
     /// Runs `job` on a blocking thread once a worker is free.
     pub async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(&Imaging) -> T + Send + 'static,
     ) -> Result<T, Error> {
         let permit = {
             let _queue = crate::telemetry::Stage::start("queue");
@@ -42,8 +46,9 @@ impl Pool {
         busy.increment(1.0);
         // The permit moves into the job: if the request is abandoned (timeout, client gone)
         // the job still counts against the pool until libvips is done with it.
+        let imaging = self.imaging.clone();
         tokio::task::spawn_blocking(move || {
-            let out = job();
+            let out = job(&imaging);
             drop(permit);
             busy.decrement(1.0);
             out
@@ -56,14 +61,18 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use crate::imaging::Limits;
     use std::time::Duration;
 
     #[tokio::test]
     async fn refuses_past_the_queue() {
-        let pool = Arc::new(Pool::new(1, 1));
+        let limits = Limits {
+            max_source_pixels: 1,
+            max_frames: 1,
+        };
+        let pool = Arc::new(Pool::new(1, 1, Imaging::new(limits, 1)));
         let slow = |p: Arc<Pool>| async move {
-            p.run(|| std::thread::sleep(Duration::from_millis(300)))
+            p.run(|_| std::thread::sleep(Duration::from_millis(300)))
                 .await
         };
         let a = tokio::spawn(slow(pool.clone()));
@@ -71,10 +80,10 @@ mod tests {
         let b = tokio::spawn(slow(pool.clone()));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(pool.waiting(), 1);
-        assert_eq!(pool.run(|| ()).await, Err(Error::Overloaded(Overloaded)));
+        assert_eq!(pool.run(|_| ()).await, Err(Error::Overloaded(Overloaded)));
         assert_eq!(a.await.unwrap(), Ok(()));
         assert_eq!(b.await.unwrap(), Ok(()));
         assert_eq!(pool.waiting(), 0);
-        assert_eq!(pool.run(|| 7).await, Ok(7));
+        assert_eq!(pool.run(|_| 7).await, Ok(7));
     }
 }

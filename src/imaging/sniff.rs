@@ -108,7 +108,7 @@ fn heif_brand(b: &[u8]) -> Option<SourceFormat> {
 }
 
 fn text_start(b: &[u8]) -> String {
-    let head = &b[..b.len().min(1024)];
+    let head = &b[..b.len().min(HTML_SNIFF)];
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     String::from_utf8_lossy(head)
         .trim_start()
@@ -124,11 +124,20 @@ fn looks_like_svg(b: &[u8]) -> bool {
         && head.contains("<svg")
 }
 
-fn looks_like_html(b: &[u8]) -> bool {
+/// How much of a body decides whether it is a web page.
+pub const HTML_SNIFF: usize = 1024;
+
+/// Whether a body that starts with `b` is an HTML page (not an image, not SVG): markup
+/// that names `html`, `head` or `body` in its first [`HTML_SNIFF`] bytes. The one rule for
+/// `/transform` (415), the originals' download (a page is kept only up to its head) and
+/// `/info` (a page's `og:image`).
+pub fn looks_like_html(b: &[u8]) -> bool {
     let head = text_start(b);
-    ["<!doctype html", "<html", "<head", "<body", "<script"]
-        .iter()
-        .any(|p| head.starts_with(p))
+    head.starts_with('<')
+        && !looks_like_svg(b)
+        && ["<!doctype html", "<html", "<head", "<body"]
+            .iter()
+            .any(|m| head.contains(m))
 }
 
 /// Structural checks libvips does not make for us:
@@ -279,6 +288,24 @@ mod tests {
             Err(Error::Unsupported("HTML"))
         );
         assert_eq!(sniff(b""), Err(Error::Unsupported("empty body")));
+        for page in [
+            &b"\xEF\xBB\xBF  <!doctype HTML>"[..],
+            b"<!-- a comment first -->\n<html lang=en>",
+            b"<meta charset=utf-8><title>x</title><body>",
+        ] {
+            assert!(looks_like_html(page), "{}", String::from_utf8_lossy(page));
+        }
+        for not_page in [
+            &b"<?xml version='1.0'?><svg><foreignObject><html/></foreignObject></svg>"[..],
+            b"GIF89a<html>",
+            b"plain text <html>",
+        ] {
+            assert!(
+                !looks_like_html(not_page),
+                "{}",
+                String::from_utf8_lossy(not_page)
+            );
+        }
         assert_eq!(
             sniff(b"BM\x36\0\0\0"),
             Err(Error::Unsupported("unknown format"))

@@ -4,7 +4,10 @@
 pub mod exif;
 mod hash;
 pub mod icc;
+mod lookup;
 pub mod og;
+
+pub use lookup::{lookup, Error};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -3,7 +3,8 @@
 
 use url::Url;
 
-use crate::source::{looks_like_html, MAX_HTML_BYTES};
+use crate::imaging::sniff::looks_like_html;
+use crate::source::MAX_HTML_BYTES;
 
 /// Names in order of preference.
 const NAMES: [&str; 5] = [

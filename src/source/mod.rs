@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::cache::{self, DiskCache};
 use crate::config::{Config, SourceBase};
+use crate::imaging::sniff::{looks_like_html, HTML_SNIFF};
 use crate::options::SourceRef;
 use guard::{GuardedResolver, Policy, Refusal};
 
@@ -239,7 +240,7 @@ impl Fetcher {
         let mut page = None;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Error::Origin(one_line(&e)))?;
+            let chunk = chunk.map_err(|e| Error::Origin(reason(&e)))?;
             if page.is_none() {
                 head.extend_from_slice(&chunk[..chunk.len().min(HTML_SNIFF - head.len())]);
                 if head.len() == HTML_SNIFF {
@@ -268,21 +269,6 @@ impl Fetcher {
 
 /// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
 pub const MAX_HTML_BYTES: u64 = 1 << 20;
-/// How much of a body decides whether it is a web page.
-const HTML_SNIFF: usize = 1024;
-
-/// Whether a body that starts with `head` is an HTML page (not an image, not SVG).
-pub fn looks_like_html(head: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&head[..head.len().min(HTML_SNIFF)]);
-    let lower = text
-        .trim_start_matches('\u{feff}')
-        .trim_start()
-        .to_ascii_lowercase();
-    lower.starts_with('<')
-        && ["<!doctype html", "<html", "<head"]
-            .iter()
-            .any(|m| lower.contains(m))
-}
 
 async fn send(client: &reqwest::Client, url: &Url) -> Result<reqwest::Response, Error> {
     metrics::counter!("ferrotype_origin_requests_total").increment(1);
@@ -290,7 +276,7 @@ async fn send(client: &reqwest::Client, url: &Url) -> Result<reqwest::Response, 
         // The guarded resolver's refusal travels inside reqwest's connect error.
         match find_refusal(&e) {
             Some(r) => Error::Refused(r),
-            None => Error::Origin(one_line(&e)),
+            None => Error::Origin(reason(&e)),
         }
     })
 }
@@ -307,7 +293,7 @@ fn find_refusal(e: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
 }
 
 /// An error and its causes on one line, without the URL (which may carry a signature).
-fn one_line(e: &reqwest::Error) -> String {
+fn reason(e: &reqwest::Error) -> String {
     let mut out = if e.is_connect() {
         "connection failed".to_owned()
     } else if e.is_timeout() {
@@ -321,7 +307,7 @@ fn one_line(e: &reqwest::Error) -> String {
         out.push_str(&err.to_string());
         cur = err.source();
     }
-    out
+    crate::text::one_line(&out)
 }
 
 async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bytes, Error> {

@@ -17,11 +17,10 @@ use http_body_util::Full;
 
 pub const KEY: &str = "test-key";
 
-/// `../shared/corpus`, or `FERROTYPE_CORPUS`.
+/// The test images, in the repository (`tests/corpus/MANIFEST.tsv` gives each one's
+/// origin and licence).
 pub fn corpus() -> PathBuf {
-    std::env::var_os("FERROTYPE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 /// `FERROTYPE_SOURCES` with the corpus as `corpus`.

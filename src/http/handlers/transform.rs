@@ -1,0 +1,52 @@
+//! `/transform`: the typed request, the original, the pool, the image.
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use super::{answer, App};
+use crate::http::negotiate;
+use crate::http::response::{ImageMeta, Rendered};
+use crate::http::results::Job;
+use crate::http::Body;
+use crate::options::{self, Accepts, FormatChoice};
+use crate::Error;
+
+pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Body>, Error> {
+    let uri = req.uri();
+    let request = options::parse_transform(uri.path(), uri.query().unwrap_or(""))?;
+    let negotiated = request.spec.format == FormatChoice::Auto;
+    let accepts = if negotiated {
+        negotiate::accepts(req.headers())
+    } else {
+        Accepts::default()
+    };
+    let (rendered, outcome) = app
+        .results
+        .get_or_make(Job::Transform(&request, accepts), async {
+            let original = app
+                .fetcher
+                .fetch(&request.source, request.version.as_deref())
+                .await?
+                .bytes;
+            let spec = request.spec.clone();
+            let output = app
+                .pool
+                .run(move |imaging| imaging.transform(&original, &spec, accepts))
+                .await??;
+            metrics::counter!("ferrotype_transforms_total").increment(1);
+            Ok(Rendered::new(Bytes::from(output.bytes), output.format))
+        })
+        .await?;
+    let stem = request
+        .spec
+        .filename
+        .clone()
+        .or_else(|| request.source.file_name())
+        .unwrap_or_default();
+    let meta = ImageMeta {
+        varies: negotiated,
+        file_stem: &stem,
+        download: request.spec.download,
+    };
+    Ok(answer(app, &rendered, &meta, req, outcome))
+}

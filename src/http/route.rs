@@ -1,0 +1,187 @@
+//! The route table: which endpoint a request is for, decided once per request, in the
+//! outermost layer, and carried as a request extension. Dispatch, the signature
+//! requirement and the log/metrics label all read that one decision, so they cannot
+//! disagree about a path.
+//!
+//! Adding an endpoint is a row in [`ENDPOINTS`] and an arm in `http::dispatch`, which the
+//! compiler asks for.
+
+use http::Request;
+
+/// An endpoint, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    Transform,
+    Screenshot,
+    Info,
+    Health,
+    Ready,
+    Metrics,
+    /// No endpoint: 404, never signed, labelled `other`.
+    NotFound,
+}
+
+/// A row of the route table.
+struct Endpoint {
+    route: Route,
+    /// The path, and the label of logs and metrics.
+    path: &'static str,
+    /// Whether `{path}/…` belongs to the endpoint too.
+    subpaths: bool,
+    /// Whether its URLs carry a signature (API.md §2).
+    signed: bool,
+}
+
+const ENDPOINTS: [Endpoint; 6] = [
+    Endpoint {
+        route: Route::Transform,
+        path: "/transform",
+        subpaths: true,
+        signed: true,
+    },
+    Endpoint {
+        route: Route::Info,
+        path: "/info",
+        subpaths: true,
+        signed: true,
+    },
+    Endpoint {
+        route: Route::Screenshot,
+        path: "/screenshot",
+        subpaths: false,
+        signed: true,
+    },
+    Endpoint {
+        route: Route::Health,
+        path: "/health",
+        subpaths: false,
+        signed: false,
+    },
+    Endpoint {
+        route: Route::Ready,
+        path: "/ready",
+        subpaths: false,
+        signed: false,
+    },
+    Endpoint {
+        route: Route::Metrics,
+        path: "/metrics",
+        subpaths: false,
+        signed: false,
+    },
+];
+
+impl Route {
+    /// The route decided for `req` by [`Routes::route`]; a request that went around it
+    /// reaches no endpoint.
+    pub fn of<B>(req: &Request<B>) -> Self {
+        req.extensions().get().copied().unwrap_or(Self::NotFound)
+    }
+
+    fn endpoint(self) -> Option<&'static Endpoint> {
+        ENDPOINTS.iter().find(|e| e.route == self)
+    }
+
+    /// The label of logs and metrics: a closed set, nothing taken from the client.
+    pub fn label(self) -> &'static str {
+        self.endpoint().map_or("other", |e| e.path)
+    }
+
+    /// Whether requests to it must be signed.
+    pub fn signed(self) -> bool {
+        self.endpoint().is_some_and(|e| e.signed)
+    }
+}
+
+/// Which routes one listener serves: the main one serves every endpoint (`/metrics` unless
+/// it has an address of its own), the metrics listener only `/metrics`.
+#[derive(Clone, Copy, Debug)]
+pub struct Routes {
+    metrics: bool,
+    everything_else: bool,
+}
+
+impl Routes {
+    /// The main listener; `metrics` is false when `/metrics` has its own address.
+    pub fn main(metrics: bool) -> Self {
+        Self {
+            metrics,
+            everything_else: true,
+        }
+    }
+
+    /// `FERROTYPE_METRICS_BIND`'s listener.
+    pub fn metrics_only() -> Self {
+        Self {
+            metrics: true,
+            everything_else: false,
+        }
+    }
+
+    /// `req` with its route attached, for the layers and the dispatch after it.
+    pub fn route<B>(self, mut req: Request<B>) -> Request<B> {
+        let route = self.decide(req.uri().path());
+        req.extensions_mut().insert(route);
+        req
+    }
+
+    /// The route of a request path (without its query).
+    pub fn decide(self, path: &str) -> Route {
+        let found = ENDPOINTS.iter().find(|e| {
+            path == e.path
+                || (e.subpaths
+                    && path
+                        .strip_prefix(e.path)
+                        .is_some_and(|rest| rest.starts_with('/')))
+        });
+        match found.map(|e| e.route) {
+            Some(Route::Metrics) if self.metrics => Route::Metrics,
+            Some(Route::Metrics) | None => Route::NotFound,
+            Some(_) if !self.everything_else => Route::NotFound,
+            Some(route) => route,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_decision_for_dispatch_signature_and_label() {
+        let main = Routes::main(true);
+        for (path, route, label, signed) in [
+            ("/transform", Route::Transform, "/transform", true),
+            (
+                "/transform/demo/a.jpg",
+                Route::Transform,
+                "/transform",
+                true,
+            ),
+            ("/info/x/y.png", Route::Info, "/info", true),
+            ("/screenshot", Route::Screenshot, "/screenshot", true),
+            // Not an endpoint, so neither signed nor labelled as one.
+            ("/screenshot/x", Route::NotFound, "other", false),
+            ("/transformer", Route::NotFound, "other", false),
+            ("/health", Route::Health, "/health", false),
+            ("/health/x", Route::NotFound, "other", false),
+            ("/metrics", Route::Metrics, "/metrics", false),
+            ("/", Route::NotFound, "other", false),
+            ("/wp-admin/x", Route::NotFound, "other", false),
+        ] {
+            let got = main.decide(path);
+            assert_eq!(got, route, "{path}");
+            assert_eq!(got.label(), label, "{path}");
+            assert_eq!(got.signed(), signed, "{path}");
+        }
+    }
+
+    #[test]
+    fn metrics_served_where_configured() {
+        assert_eq!(Routes::main(false).decide("/metrics"), Route::NotFound);
+        let only = Routes::metrics_only();
+        assert_eq!(only.decide("/metrics"), Route::Metrics);
+        assert_eq!(only.decide("/transform/a/b.jpg"), Route::NotFound);
+        assert_eq!(only.decide("/health"), Route::NotFound);
+    }
+}

@@ -1,0 +1,43 @@
+//! libvips, started once per process and tuned for many small jobs side by side.
+
+use rs_vips::Vips;
+
+/// Starts libvips once per process, tuned for many small jobs in parallel.
+pub fn init() -> Result<(), String> {
+    // Loaders libvips itself marks untrusted (ImageMagick, matload, FITS, …) stay off:
+    // the format sniffer only lets through formats we decode anyway, this is a second lock.
+    std::env::set_var("VIPS_BLOCK_UNTRUSTED", "1");
+    Vips::init("ferrotype").map_err(|e| e.to_string())?;
+    // SVG is the exception: librsvg only ever sees documents that `sniff::check_structure`
+    // found free of entities, scripts and external references.
+    // SAFETY: a plain call into libvips with a NUL-terminated class name, after init.
+    unsafe { rs_vips::bindings::vips_operation_block_set(c"VipsForeignLoadSvg".as_ptr(), 0) };
+    // Parallelism comes from running requests side by side; more vips threads per image
+    // gave nothing on small machines (see STACK.md) and fight the worker pool.
+    Vips::concurrency_set(1);
+    // Results are cached by the server; libvips' operation cache would only hold memory.
+    Vips::cache_set_max(0);
+    // SAFETY: installs a function with the GLogFunc signature that outlives the process.
+    unsafe { rs_vips::bindings::g_log_set_default_handler(Some(glib_log), std::ptr::null_mut()) };
+    Ok(())
+}
+
+/// libvips and GLib messages ("heifload: ignoring nclx profile", five times per AVIF) are
+/// about one image, whose request already answers for itself: they go to the log at debug
+/// level, as log events rather than raw lines on stderr between the request lines.
+unsafe extern "C" fn glib_log(
+    domain: *const std::ffi::c_char,
+    level: rs_vips::bindings::GLogLevelFlags,
+    message: *const std::ffi::c_char,
+    _: rs_vips::bindings::gpointer,
+) {
+    let text = |p: *const std::ffi::c_char| {
+        if p.is_null() {
+            std::borrow::Cow::Borrowed("")
+        } else {
+            // SAFETY: GLib passes NUL-terminated strings valid for the call.
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy()
+        }
+    };
+    tracing::debug!(domain = %text(domain), level, "{}", text(message));
+}
