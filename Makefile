@@ -24,6 +24,7 @@ lint: deps
 ## Every test: unit tests, then the real server against real libvips on loopback.
 test: test-deps lint
 	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --doc
 
 ## Criterion benchmarks (signature, option parsing, in-process transforms).
 bench: deps

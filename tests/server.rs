@@ -1,5 +1,6 @@
 //! The binary as a person meets it: start-up, configuration mistakes, `sign`, `--help`,
-//! `/health`, routing and methods.
+//! demo mode, HTTP/2. (Routing, methods and signatures are checked in process, in
+//! `tests/service.rs`.)
 
 mod common;
 
@@ -16,31 +17,6 @@ fn ferrotype(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         cmd.env(k, v);
     }
     cmd.output().expect("run ferrotype")
-}
-
-#[tokio::test]
-async fn health_is_unsigned_and_unknown_routes_are_404() {
-    let server = Server::with_corpus();
-    assert!(server.healthy().await);
-    let r = server.get_raw("/nope", &[]).await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.header("cache-control"), "public, max-age=60");
-    let ready = server.get_raw("/ready", &[]).await;
-    assert_eq!(ready.status, 200, "{}", ready.text());
-    assert!(!ready.header("x-request-id").is_empty());
-}
-
-#[tokio::test]
-async fn only_get_and_head() {
-    let server = Server::with_corpus();
-    let r = server
-        .client
-        .post(server.url(&server.signed("/transform/corpus/png/pngsuite-basn2c16.png")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 405);
-    assert_eq!(r.headers()["allow"], "GET, HEAD");
 }
 
 #[test]

@@ -52,18 +52,26 @@ pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 /// How long a whole request may take beyond the origin deadline, for queueing and processing.
 const PROCESSING_BUDGET: Duration = Duration::from_secs(30);
 
+/// A whole HTTP service: what [`service`] returns and [`serve`] accepts connections for.
+pub trait HttpService<B>:
+    Service<Request<B>, Response = Response<ResponseBody>, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<B, S> HttpService<B> for S where
+    S: Service<Request<B>, Response = Response<ResponseBody>, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// The whole service of the main listener, every layer included, ready to be called in
 /// process or served.
-pub fn service<B: http_body::Body + Send + Sync + 'static>(
-    app: Arc<App>,
-) -> impl Service<
-    Request<B>,
-    Response = Response<ResponseBody>,
-    Error = Infallible,
-    Future: Send + 'static,
-> + Clone
-       + Send
-       + 'static {
+pub fn service<B: http_body::Body + Send + Sync + 'static>(app: Arc<App>) -> impl HttpService<B> {
     let metrics_here = app.config.metrics_bind.is_none();
     stack(app, Routes::main(metrics_here))
 }
@@ -71,14 +79,7 @@ pub fn service<B: http_body::Body + Send + Sync + 'static>(
 fn stack<B: http_body::Body + Send + Sync + 'static>(
     app: Arc<App>,
     routes: Routes,
-) -> impl Service<
-    Request<B>,
-    Response = Response<ResponseBody>,
-    Error = Infallible,
-    Future: Send + 'static,
-> + Clone
-       + Send
-       + 'static {
+) -> impl HttpService<B> {
     let signer = app.config.signer.clone();
     let deadline = app.config.fetch_timeout + PROCESSING_BUDGET;
     ServiceBuilder::new()

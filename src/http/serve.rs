@@ -1,22 +1,19 @@
 //! Accepting connections: HTTP/1.1 and h2c on the main listener, `/metrics` alone on its
 //! own when configured, graceful shutdown. The service itself is [`super::service`].
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::Service;
 
 use super::route::Routes;
-use super::{stack, App, ResponseBody};
+use super::{stack, App, HttpService};
 
 /// How long in-flight requests may take to finish once shutdown has begun.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -44,14 +41,11 @@ pub async fn serve(
 
 /// Accepts connections until `shutdown` resolves, then waits up to [`DRAIN`] for the open
 /// ones.
-async fn accept<S>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()>)
-where
-    S: Service<Request<Incoming>, Response = Response<ResponseBody>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+async fn accept(
+    listener: TcpListener,
+    service: impl HttpService<Incoming>,
+    shutdown: impl Future<Output = ()>,
+) {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
