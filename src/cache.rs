@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
@@ -106,14 +105,14 @@ impl DiskCache {
         self.dir.join(&key[0..2]).join(&key[2..4]).join(key)
     }
 
-    /// The bytes under `key`, produced by `fill` (which writes them into the file it is
-    /// given and hands it back) if they are not cached. Concurrent calls for one key run
+    /// The entry under `key`, opened, produced by `fill` (which writes it into the file it
+    /// is given and hands it back) if it is not cached. Concurrent calls for one key run
     /// `fill` once.
     pub async fn get_or_fill<E, F, Fut>(
         &self,
         key: &str,
         fill: F,
-    ) -> Result<(Bytes, Outcome), Arc<Error<E>>>
+    ) -> Result<(Blob, Outcome), Arc<Error<E>>>
     where
         E: Send + Sync + 'static,
         F: FnOnce(tokio::fs::File) -> Fut,
@@ -130,20 +129,20 @@ impl DiskCache {
                         .take()
                         .ok_or_else(|| Error::Io(std::io::Error::other("entry vanished twice")))?;
                     let entry = self.write(key, fill).await?;
-                    // Read before the index admits the entry: an original larger than the
+                    // Opened before the index admits the entry: an original larger than the
                     // whole cache is evicted at once, and must still be served once.
-                    fresh = Some(tokio::fs::read(&entry.path).await?);
+                    fresh = Some(Blob::open(&entry.path).await?);
                     Ok(Arc::new(entry))
                 })
                 .await?;
-            if let Some(bytes) = fresh {
+            if let Some(blob) = fresh {
                 // Evictions run now rather than some time later, so the bytes on disk stay
                 // under the cap at all times but for the files being written.
                 self.settle().await;
-                return Ok((bytes.into(), Outcome::Miss));
+                return Ok((blob, Outcome::Miss));
             }
-            match tokio::fs::read(&entry.path).await {
-                Ok(bytes) => return Ok((bytes.into(), Outcome::Hit)),
+            match Blob::open(&entry.path).await {
+                Ok(blob) => return Ok((blob, Outcome::Hit)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.index.invalidate(key).await;
                 }
@@ -273,6 +272,46 @@ fn scan(dir: &Path) -> std::io::Result<Vec<(String, Entry)>> {
     Ok(found.into_iter().map(|(_, k, e)| (k, e)).collect())
 }
 
+/// Bytes on disk, opened but not read: what a request holds while it waits for an image
+/// worker, which reads them. An open file stays readable after its entry is evicted.
+#[derive(Debug)]
+pub struct Blob {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl Blob {
+    /// Opens `path` (a regular file).
+    pub async fn open(path: &Path) -> std::io::Result<Self> {
+        let file = tokio::fs::File::open(path).await?.into_std().await;
+        let len = file.metadata()?.len();
+        Ok(Self { file, len })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads the first `max` bytes at most, blocking: on a worker thread, or for a small
+    /// `max`.
+    pub fn read_up_to(&self, max: u64) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let n = usize::try_from(self.len.min(max)).map_err(std::io::Error::other)?;
+        let mut bytes = vec![0u8; n];
+        self.file.read_exact_at(&mut bytes, 0)?;
+        Ok(bytes)
+    }
+
+    /// All the bytes, blocking: on a worker thread.
+    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+        self.read_up_to(self.len)
+    }
+}
+
 /// Counts an entry evicted for space from one of the caches.
 pub(crate) fn evicted(cache: &'static str) {
     metrics::counter!("ferrotype_cache_evictions_total", "cache" => cache).increment(1);
@@ -281,17 +320,19 @@ pub(crate) fn evicted(cache: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use tokio::io::AsyncWriteExt;
 
     /// What the cache answers for `key`, filling it with `bytes` on a miss.
     async fn put(cache: &DiskCache, key: &str, bytes: &'static [u8]) -> (Bytes, Outcome) {
-        cache
+        let (blob, outcome) = cache
             .get_or_fill::<std::io::Error, _, _>(key, |mut f| async move {
                 f.write_all(bytes).await?;
                 Ok(f)
             })
             .await
-            .unwrap()
+            .unwrap();
+        (blob.read().unwrap().into(), outcome)
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@
 pub mod analyse;
 mod encode;
 mod header;
+mod jpeg;
 mod pipeline;
 mod plan;
 pub mod pool;
@@ -65,6 +66,9 @@ pub struct Output {
 pub struct Imaging {
     limits: Limits,
     avif: CountingSemaphore,
+    /// Whether JPEGs reduced by 2 or more decode through `jpeg` (TurboJPEG, scaled, fast
+    /// IDCT) rather than libvips' own loader.
+    fast_jpeg: bool,
 }
 
 impl Imaging {
@@ -73,6 +77,16 @@ impl Imaging {
         Self {
             limits,
             avif: CountingSemaphore::new(avif_slots.max(1)),
+            fast_jpeg: true,
+        }
+    }
+
+    /// The same, with every JPEG decoded by libvips' accurate loader: the reference the
+    /// fast path is compared with (tests, benches).
+    pub fn accurate(self) -> Self {
+        Self {
+            fast_jpeg: false,
+            ..self
         }
     }
 
@@ -120,7 +134,17 @@ impl Imaging {
         let plan = Plan::new(&header, spec);
         self.check_pixels(pixels(plan.canvas.0, plan.canvas.1, frames))?;
 
-        let img = thumbnail(bytes, &plan, spec.page, frames)?;
+        // The fast JPEG path drops metadata, which `meta=0` strips anyway.
+        let fast = self.fast_jpeg && source == SourceFormat::Jpeg && !spec.keep_metadata;
+        let shrunk = fast
+            .then(|| jpeg::shrink(bytes, header.orientation, plan.thumbnail_size()))
+            .flatten();
+        let img = match shrunk {
+            // In memory already, but resized and rotated lazily: materialised once, as the
+            // thumbnail is, for the steps that read out of order.
+            Some(img) => img?.copy_memory().map_err(corrupt)?,
+            None => thumbnail(bytes, &plan, spec.page, frames)?,
+        };
         Ok((finish(img, &plan, spec, format, frames)?, format))
     }
 

@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::cache::{self, DiskCache};
+use crate::cache::{self, Blob, DiskCache};
 use crate::config::{Config, SourceBase};
 use crate::imaging::sniff::{looks_like_html, HTML_SNIFF};
 use crate::options::SourceRef;
@@ -55,10 +54,26 @@ pub struct Fetcher {
     originals: DiskCache,
 }
 
-/// An original's bytes and, for a `?url=` source, the URL they came from (after redirects).
+/// An original, opened but not read (an image worker reads it: a request waiting for one
+/// holds no image bytes), and, for a `?url=` source, the URL it came from (after
+/// redirects).
 pub struct Original {
-    pub bytes: Bytes,
+    pub blob: Blob,
     pub url: Option<Url>,
+}
+
+impl Original {
+    /// The bytes, blocking: on an image worker.
+    pub fn read(&self) -> Result<Vec<u8>, Error> {
+        self.read_up_to(self.blob.len())
+    }
+
+    /// The first `max` bytes at most, blocking: on an image worker, or for a small `max`.
+    pub fn read_up_to(&self, max: u64) -> Result<Vec<u8>, Error> {
+        self.blob
+            .read_up_to(max)
+            .map_err(|e| Error::Cache(e.to_string()))
+    }
 }
 
 impl Fetcher {
@@ -130,8 +145,8 @@ impl Fetcher {
                     .ok_or_else(|| Error::UnknownSource(name.clone()))?;
                 match &src.base {
                     SourceBase::Dir(dir) => {
-                        let bytes = read_file(dir, segments, self.max_bytes).await?;
-                        return Ok(Original { bytes, url: None });
+                        let blob = open_file(dir, segments, self.max_bytes).await?;
+                        return Ok(Original { blob, url: None });
                     }
                     SourceBase::Http(base) => (
                         base.join(raw_path)
@@ -164,7 +179,7 @@ impl Fetcher {
             };
             self.download(resp, file).await
         };
-        let (bytes, outcome) =
+        let (blob, outcome) =
             self.originals
                 .get_or_fill(&key, fill)
                 .await
@@ -183,7 +198,7 @@ impl Fetcher {
             ),
             false => None,
         };
-        Ok(Original { bytes, url })
+        Ok(Original { blob, url })
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
@@ -310,7 +325,7 @@ fn reason(e: &reqwest::Error) -> String {
     crate::text::one_line(&out)
 }
 
-async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bytes, Error> {
+async fn open_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Blob, Error> {
     let path: PathBuf = segments.iter().fold(dir.to_path_buf(), |p, s| p.join(s));
     // Segments were checked by the parser; canonicalising also stops symlinks out of the dir.
     let (Ok(real), Ok(root)) = (
@@ -328,12 +343,9 @@ async fn read_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<By
     if !meta.is_file() {
         return Err(Error::NotFound);
     }
-    if meta.len() > max_bytes {
+    let blob = Blob::open(&real).await.map_err(|_| Error::NotFound)?;
+    if blob.len() > max_bytes {
         return Err(Error::TooLarge(max_bytes));
     }
-    let bytes = tokio::fs::read(&real).await.map_err(|_| Error::NotFound)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(Error::TooLarge(max_bytes));
-    }
-    Ok(bytes.into())
+    Ok(blob)
 }

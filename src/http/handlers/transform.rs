@@ -26,12 +26,15 @@ pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Bo
             let original = app
                 .fetcher
                 .fetch(&request.source, request.version.as_deref())
-                .await?
-                .bytes;
+                .await?;
             let spec = request.spec.clone();
+            // The original is read by the worker, not while the request waits for one.
             let output = app
                 .pool
-                .run(move |imaging| imaging.transform(&original, &spec, accepts))
+                .run(move |imaging| {
+                    let bytes = original.read()?;
+                    Ok::<_, Error>(imaging.transform(&bytes, &spec, accepts)?)
+                })
                 .await??;
             metrics::counter!("ferrotype_transforms_total").increment(1);
             Ok(Rendered::new(Bytes::from(output.bytes), output.format))
