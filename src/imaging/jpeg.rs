@@ -378,3 +378,51 @@ mod tests {
         assert!(worst >= 40.0, "worst {worst:.1} dB");
     }
 }
+#[cfg(test)]
+mod stress {
+    #[test]
+    fn four_threads() {
+        crate::imaging::init().unwrap();
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/corpus/photo/bench-small-2mp.jpg"
+        ))
+        .unwrap();
+        let bytes = std::sync::Arc::new(bytes);
+        let limits = crate::imaging::Limits {
+            max_source_pixels: 50_000_000,
+            max_frames: 1,
+        };
+        let imaging = std::sync::Arc::new(crate::imaging::Imaging::new(limits, 1));
+        let mode = std::env::var("STRESS").unwrap_or_default();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let bytes = bytes.clone();
+                let imaging = imaging.clone();
+                let mode = mode.clone();
+                std::thread::spawn(move || {
+                    for i in 0..400 {
+                        let w = 200 + (i * 7 + t * 13) % 200;
+                        if mode == "tj" {
+                            let img = super::shrink(&bytes, 1, (w, w * 2 / 3)).unwrap().unwrap();
+                            let _ = img.copy_memory().unwrap();
+                        } else {
+                            let spec = crate::options::parse_transform(
+                                "/transform/a/b.jpg",
+                                &format!("w={w}&fm=jpeg"),
+                            )
+                            .unwrap()
+                            .spec;
+                            imaging
+                                .transform(&bytes, &spec, crate::options::Accepts::default())
+                                .unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+}

@@ -140,9 +140,10 @@ impl Imaging {
             .then(|| jpeg::shrink(bytes, header.orientation, plan.thumbnail_size()))
             .flatten();
         let img = match shrunk {
-            // In memory already, but resized and rotated lazily: materialised once, as the
-            // thumbnail is, for the steps that read out of order.
-            Some(img) => img?.copy_memory().map_err(corrupt)?,
+            // Made from pixels in memory, so any step may read it out of order: unlike the
+            // thumbnail, it needs no copy, and the encoder computes it in one pass (one
+            // libvips sink instead of two, each a round trip to its worker thread).
+            Some(img) => img?,
             None => thumbnail(bytes, &plan, spec.page, frames)?,
         };
         Ok((finish(img, &plan, spec, format, frames)?, format))

@@ -2,6 +2,11 @@
 
 use rs_vips::Vips;
 
+extern "C" {
+    // In libvips 8.14, not in rs-vips' bindings.
+    fn vips_vector_set_enabled(enabled: std::ffi::c_int);
+}
+
 /// Starts libvips once per process, tuned for many small jobs in parallel.
 pub fn init() -> Result<(), String> {
     // Loaders libvips itself marks untrusted (ImageMagick, matload, FITS, …) stay off:
@@ -17,6 +22,11 @@ pub fn init() -> Result<(), String> {
     Vips::concurrency_set(1);
     // Results are cached by the server; libvips' operation cache would only hold memory.
     Vips::cache_set_max(0);
+    // No run-time code generation (ORC): without the operation cache every resize compiles
+    // its programs again, and ORC 0.4.33 compiling on several threads at once crashed the
+    // server under load (in `orc_code_allocate_codemem`, from `vips_reducev`).
+    // SAFETY: a plain call into libvips after init.
+    unsafe { vips_vector_set_enabled(0) };
     // SAFETY: installs a function with the GLogFunc signature that outlives the process.
     unsafe { rs_vips::bindings::g_log_set_default_handler(Some(glib_log), std::ptr::null_mut()) };
     Ok(())
