@@ -4,7 +4,7 @@
 //! process (restarts, signals, nginx, Chromium) stays in the other test files.
 
 use std::path::Path;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -59,8 +59,7 @@ type ReplyFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Reply>>>;
 
 impl Stack {
     async fn new(env: &[(&str, &str)]) -> Self {
-        static LIBVIPS: Once = Once::new();
-        LIBVIPS.call_once(|| ferrotype::imaging::init().expect("libvips starts"));
+        ferrotype::imaging::init().expect("libvips starts");
         let cache = tempfile::tempdir().unwrap();
         let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
         let mut vars = vec![

@@ -7,8 +7,15 @@ extern "C" {
     fn vips_vector_set_enabled(enabled: std::ffi::c_int);
 }
 
-/// Starts libvips once per process, tuned for many small jobs in parallel.
+/// Starts libvips once per process, tuned for many small jobs in parallel. Later calls
+/// (tests, an embedding program) return the first call's outcome: libvips must not be
+/// started twice, least of all from two threads at once.
 pub fn init() -> Result<(), String> {
+    static STARTED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    STARTED.get_or_init(start).clone()
+}
+
+fn start() -> Result<(), String> {
     // Loaders libvips itself marks untrusted (ImageMagick, matload, FITS, …) stay off:
     // the format sniffer only lets through formats we decode anyway, this is a second lock.
     std::env::set_var("VIPS_BLOCK_UNTRUSTED", "1");
