@@ -7,6 +7,7 @@ use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
 use super::sniff::SourceFormat;
+use super::webp;
 use super::{vips_message, Error, Imaging, Output};
 use crate::options::{Accepts, Format, FormatChoice, TransformSpec};
 
@@ -34,9 +35,18 @@ impl Imaging {
             }
             Format::Png => img.pngsave_buffer_with_opts(VOption::new().set("strip", strip)),
             Format::Webp => {
-                let q = spec.quality.map_or(80, i32::from);
-                img.webpsave_buffer_with_opts(VOption::new().set("Q", q).set("strip", strip))
-                    .map(|b| if strip { strip_webp_metadata(b) } else { b })
+                let q = spec.quality.unwrap_or(80);
+                if let Some(done) = strip.then(|| webp::encode(img, q)).flatten() {
+                    let bytes = done.map_err(|()| {
+                        tracing::debug!("libwebp failed to encode");
+                        Error::Encode(format)
+                    })?;
+                    return Ok(Output { bytes, format });
+                }
+                img.webpsave_buffer_with_opts(
+                    VOption::new().set("Q", i32::from(q)).set("strip", strip),
+                )
+                .map(|b| if strip { strip_webp_metadata(b) } else { b })
             }
             Format::Avif => {
                 let q = spec.quality.map_or(55, i32::from);
@@ -86,7 +96,7 @@ pub(super) fn choose_format(
 /// Drops the `EXIF` and `XMP ` chunks of a WebP file. libvips 8.14's webpsave writes a
 /// fresh EXIF block (resolution, orientation, dimensions) even with `strip` and with every
 /// metadata field removed, so the container is edited after encoding.
-fn strip_webp_metadata(webp: Vec<u8>) -> Vec<u8> {
+pub(super) fn strip_webp_metadata(webp: Vec<u8>) -> Vec<u8> {
     const EXIF_FLAG: u8 = 0x08;
     const XMP_FLAG: u8 = 0x04;
     if webp.len() < 12 || &webp[0..4] != b"RIFF" || &webp[8..12] != b"WEBP" {

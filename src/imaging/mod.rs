@@ -20,6 +20,7 @@ mod plan;
 pub mod pool;
 mod setup;
 pub mod sniff;
+mod webp;
 
 pub use analyse::Analysis;
 pub use setup::init;
