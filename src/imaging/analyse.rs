@@ -6,7 +6,8 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
-use super::header::{has_field, open};
+use super::header::{has_field, open, Header};
+use super::jpeg;
 use super::pipeline::to_srgb;
 use super::sniff::SourceFormat;
 use super::{corrupt, pixels, Error, Imaging};
@@ -50,7 +51,7 @@ impl Imaging {
         let (width, height) = header.upright();
         // The original is decoded once, into the colour rendering; the grey ones are made
         // from it.
-        let colour = upright(bytes)?;
+        let colour = self.upright(bytes, format, &header)?;
         let phash_grey = grey(&colour, (PHASH_SIDE, PHASH_SIDE))?;
         let dhash_grey = grey(&colour, DHASH_SIZE)?;
         let colour_size = (
@@ -73,14 +74,38 @@ impl Imaging {
     }
 }
 
-/// The first page, upright, shrunk on load to within `COLOUR_SIDE`, in 8-bit sRGB without
-/// alpha (flattened on white), in memory: it is read three times.
-fn upright(bytes: &[u8]) -> Result<VipsImage, Error> {
-    let opts = VOption::new()
-        .set("height", COLOUR_SIDE as i32)
-        .set("fail-on", "error");
-    let img =
-        VipsImage::thumbnail_buffer_with_opts(bytes, COLOUR_SIDE as i32, opts).map_err(corrupt)?;
+impl Imaging {
+    /// The first page, upright, shrunk on load to within `COLOUR_SIDE`, in 8-bit sRGB
+    /// without alpha (flattened on white), in memory: it is read three times. JPEGs take
+    /// the transform's fast path.
+    fn upright(
+        &self,
+        bytes: &[u8],
+        format: SourceFormat,
+        header: &Header,
+    ) -> Result<VipsImage, Error> {
+        let (w, h) = header.upright();
+        let scale = (f64::from(COLOUR_SIDE) / f64::from(w.max(h))).min(1.0);
+        let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+        let fast = (self.fast_jpeg && format == SourceFormat::Jpeg)
+            .then(|| jpeg::shrink(bytes, header.orientation, (side(w), side(h))))
+            .flatten();
+        let img = match fast {
+            Some(img) => img?,
+            None => {
+                let opts = VOption::new()
+                    .set("height", COLOUR_SIDE as i32)
+                    .set("fail-on", "error");
+                VipsImage::thumbnail_buffer_with_opts(bytes, COLOUR_SIDE as i32, opts)
+                    .map_err(corrupt)?
+            }
+        };
+        finish_colour(img)
+    }
+}
+
+/// `img` in 8-bit sRGB without alpha (flattened on white), in memory.
+fn finish_colour(img: VipsImage) -> Result<VipsImage, Error> {
     let img = to_srgb(img)?;
     let img = if img.hasalpha() {
         img.flatten_with_opts(VOption::new().set("background", &[255.0, 255.0, 255.0][..]))
