@@ -281,11 +281,17 @@ pub struct Blob {
 }
 
 impl Blob {
-    /// Opens `path` (a regular file).
+    /// Opens `path`, which must be a regular file (a directory or a device is refused).
     pub async fn open(path: &Path) -> std::io::Result<Self> {
         let file = tokio::fs::File::open(path).await?.into_std().await;
-        let len = file.metadata()?.len();
-        Ok(Self { file, len })
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        Ok(Self {
+            file,
+            len: meta.len(),
+        })
     }
 
     pub fn len(&self) -> u64 {

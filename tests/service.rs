@@ -247,6 +247,10 @@ async fn signature_then_expiry_then_options() {
     s.get("/transform/nowhere/a.jpg")
         .await
         .assert_one_line_error(404, "public, max-age=60");
+    // A directory of the source is not an image of it.
+    s.get("/transform/corpus/photo?w=10")
+        .await
+        .assert_one_line_error(404, "public, max-age=60");
     s.get("/transform/corpus/hostile/html-named.jpg")
         .await
         .assert_one_line_error(415, "public, max-age=60");

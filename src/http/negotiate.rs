@@ -10,14 +10,15 @@ use crate::options::Accepts;
 /// means "not acceptable"); wildcards do not count, as browsers list the formats they
 /// decode.
 pub fn accepts(headers: &HeaderMap) -> Accepts {
-    let header = headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
+    let items = || {
+        headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+    };
     let listed = |mime: &str| {
-        header.split(',').any(|item| {
+        items().any(|item| {
             let mut parts = item.split(';');
             let name = parts.next().unwrap_or("").trim();
             let refused = parts.any(|p| {

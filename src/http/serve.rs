@@ -13,7 +13,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::route::Routes;
-use super::{stack, App, HttpService};
+use super::{service, stack, App, HttpService};
 
 /// How long in-flight requests may take to finish once shutdown has begun.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -30,8 +30,7 @@ pub async fn serve(
         let service = stack(app.clone(), Routes::metrics_only());
         tokio::spawn(accept(l, service, std::future::pending()))
     });
-    let main = stack(app.clone(), Routes::main(app.config.metrics_bind.is_none()));
-    accept(listener, main, shutdown).await;
+    accept(listener, service(app.clone()), shutdown).await;
     if let Some(task) = metrics_task {
         task.abort();
     }

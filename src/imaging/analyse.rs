@@ -7,7 +7,6 @@ use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
 use super::header::{has_field, open, Header};
-use super::jpeg;
 use super::pipeline::to_srgb;
 use super::sniff::SourceFormat;
 use super::{corrupt, pixels, Error, Imaging};
@@ -87,10 +86,7 @@ impl Imaging {
         let (w, h) = header.upright();
         let scale = (f64::from(COLOUR_SIDE) / f64::from(w.max(h))).min(1.0);
         let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
-        let fast = (self.fast_jpeg && format == SourceFormat::Jpeg)
-            .then(|| jpeg::shrink(bytes, header.orientation, (side(w), side(h))))
-            .flatten();
-        let img = match fast {
+        let img = match self.shrink_jpeg(bytes, format, header, (side(w), side(h))) {
             Some(img) => img?,
             None => {
                 let opts = VOption::new()

@@ -48,9 +48,15 @@ fn header_of(img: &VipsImage) -> Result<Header, Error> {
 }
 
 impl Header {
-    /// Width and height as displayed: EXIF orientations 5–8 swap them.
+    /// Whether the EXIF orientation turns the image a quarter (5–8), trading width and
+    /// height.
+    pub fn turns(&self) -> bool {
+        (5..=8).contains(&self.orientation)
+    }
+
+    /// Width and height as displayed.
     pub fn upright(&self) -> (u32, u32) {
-        if (5..=8).contains(&self.orientation) {
+        if self.turns() {
             (self.height, self.width)
         } else {
             (self.width, self.height)

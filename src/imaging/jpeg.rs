@@ -14,6 +14,7 @@ use std::ffi::{c_char, c_int, c_uchar, c_ulong, c_void, CStr};
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
+use super::header::Header;
 use super::{corrupt, Error};
 
 #[link(name = "turbojpeg")]
@@ -84,7 +85,7 @@ impl Drop for Decompressor {
 /// takes the accurate one. The result carries no metadata: for `meta=0` only.
 pub(super) fn shrink(
     bytes: &[u8],
-    orientation: i32,
+    header: &Header,
     target: (u32, u32),
 ) -> Option<Result<VipsImage, Error>> {
     let tj = Decompressor::new()?;
@@ -105,14 +106,13 @@ pub(super) fn shrink(
     if read != 0 || width <= 0 || height <= 0 {
         return None;
     }
-    let (pixel_format, bands, interpretation) = match colourspace {
-        TJCS_YCBCR | TJCS_RGB => (TJPF_RGB, 3, "srgb"),
-        TJCS_GRAY => (TJPF_GRAY, 1, "b-w"),
+    let (pixel_format, bands) = match colourspace {
+        TJCS_YCBCR | TJCS_RGB => (TJPF_RGB, 3),
+        TJCS_GRAY => (TJPF_GRAY, 1),
         _ => return None,
     };
-    // The target in the stored orientation: orientations 5–8 swap the axes.
-    let swapped = (5..=8).contains(&orientation);
-    let (tw, th) = if swapped {
+    // The target in the stored orientation.
+    let (tw, th) = if header.turns() {
         (target.1, target.0)
     } else {
         target
@@ -151,36 +151,29 @@ pub(super) fn shrink(
     // libvips' loader leaves out the last, partial row and column of a reduced decode (an
     // edge of fewer source pixels than the others): so does this path.
     let kept = (w / denom, h / denom);
-    Some(resize(
-        pixels,
-        (dw, dh),
-        kept,
-        bands,
-        interpretation,
-        (tw, th),
-        orientation,
-    ))
+    Some(
+        resize(pixels, bands, (dw, dh), kept, (tw, th))
+            .and_then(|img| upright(img, header.orientation)),
+    )
 }
 
-/// The decoded pixels (`dw` × `dh`, of which the top left `kw` × `kh` are kept) resized
-/// to `target` with a Lanczos3 kernel, as libvips' thumbnail does, in this thread (SIMD,
-/// fast_image_resize), then as a libvips image turned upright.
+/// The decoded pixels (`bands` of 1 or 3, `dw` × `dh` of which the top left `kw` × `kh`
+/// are kept) resized to `target` with a Lanczos3 kernel, as libvips' thumbnail does, in
+/// this thread (SIMD, fast_image_resize), as a libvips image in grey or sRGB.
 fn resize(
     pixels: Vec<u8>,
+    bands: i64,
     (dw, dh): (i64, i64),
     (kw, kh): (i64, i64),
-    bands: i64,
-    interpretation: &str,
     (tw, th): (u32, u32),
-    orientation: i32,
 ) -> Result<VipsImage, Error> {
     use fast_image_resize::images::Image;
     use fast_image_resize::pixels::PixelType;
     use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
-    let kind = if bands == 1 {
-        PixelType::U8
+    let (kind, interpretation) = if bands == 1 {
+        (PixelType::U8, "b-w")
     } else {
-        PixelType::U8x3
+        (PixelType::U8x3, "srgb")
     };
     let failed = |e: &dyn std::fmt::Display| {
         tracing::debug!(detail = %e, "resize failed");
@@ -194,16 +187,19 @@ fn resize(
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| failed(&e))?;
-    let mut img = VipsImage::new_from_memory_copy(
+    VipsImage::new_from_memory_copy(
         dst.buffer(),
         tw as i32,
         th as i32,
         bands as i32,
         enums::BandFormat::Uchar,
     )
-    .map_err(corrupt)?
-    .copy_with_opts(VOption::new().set("interpretation", interpretation))
-    .map_err(corrupt)?;
+    .and_then(|img| img.copy_with_opts(VOption::new().set("interpretation", interpretation)))
+    .map_err(corrupt)
+}
+
+/// `img`, stored with EXIF `orientation`, turned upright.
+fn upright(mut img: VipsImage, orientation: i32) -> Result<VipsImage, Error> {
     if orientation == 1 {
         return Ok(img);
     }

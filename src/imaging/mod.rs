@@ -32,7 +32,7 @@ use rs_vips::{enums, VipsImage};
 use crate::options::{Accepts, Format, TransformSpec};
 use crate::telemetry::Stage;
 use encode::{choose_format, CountingSemaphore};
-use header::open;
+use header::{open, Header};
 use pipeline::{finish, thumbnail};
 use plan::Plan;
 
@@ -67,7 +67,7 @@ pub struct Output {
 pub struct Imaging {
     limits: Limits,
     avif: CountingSemaphore,
-    /// Whether JPEGs reduced by 2 or more decode through `jpeg` (TurboJPEG, scaled, fast
+    /// Whether JPEGs reduced 1.5× or more decode through `jpeg` (TurboJPEG, scaled, fast
     /// IDCT) rather than libvips' own loader.
     fast_jpeg: bool,
 }
@@ -136,9 +136,8 @@ impl Imaging {
         self.check_pixels(pixels(plan.canvas.0, plan.canvas.1, frames))?;
 
         // The fast JPEG path drops metadata, which `meta=0` strips anyway.
-        let fast = self.fast_jpeg && source == SourceFormat::Jpeg && !spec.keep_metadata;
-        let shrunk = fast
-            .then(|| jpeg::shrink(bytes, header.orientation, plan.thumbnail_size()))
+        let shrunk = (!spec.keep_metadata)
+            .then(|| self.shrink_jpeg(bytes, source, &header, plan.thumbnail_size()))
             .flatten();
         let img = match shrunk {
             // Made from pixels in memory, so any step may read it out of order: unlike the
@@ -148,6 +147,20 @@ impl Imaging {
             None => thumbnail(bytes, &plan, spec.page, frames)?,
         };
         Ok((finish(img, &plan, spec, format, frames)?, format))
+    }
+
+    /// `bytes` decoded and resized to `target` (upright) by the fast JPEG path, when it is
+    /// on and applies; `None` sends the caller to libvips' loader.
+    fn shrink_jpeg(
+        &self,
+        bytes: &[u8],
+        source: SourceFormat,
+        header: &Header,
+        target: (u32, u32),
+    ) -> Option<Result<VipsImage, Error>> {
+        (self.fast_jpeg && source == SourceFormat::Jpeg)
+            .then(|| jpeg::shrink(bytes, header, target))
+            .flatten()
     }
 
     /// A PNG written again by libvips, for screenshots: Chromium's own PNG encoder is slow

@@ -28,7 +28,7 @@ pub enum Error {
 type Job = Box<dyn FnOnce(&Imaging) + Send>;
 
 pub struct Pool {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
     load: Arc<Load>,
     max_waiting: usize,
 }
@@ -65,7 +65,7 @@ impl Pool {
                 .spawn(move || work(&inbox, &imaging));
         }
         Self {
-            jobs: Mutex::new(jobs),
+            jobs,
             load: Arc::new(Load {
                 admitted: AtomicUsize::new(0),
                 workers,
@@ -107,12 +107,7 @@ impl Pool {
             busy.decrement(1.0);
             let _ = done.send(out.map_err(|_| Error::WorkerPanicked));
         });
-        let sent = self
-            .jobs
-            .lock()
-            .map_err(|_| Error::WorkerPanicked)?
-            .send(task);
-        sent.map_err(|_| Error::WorkerPanicked)?;
+        self.jobs.send(task).map_err(|_| Error::WorkerPanicked)?;
         result.await.map_err(|_| Error::WorkerPanicked)?
     }
 }

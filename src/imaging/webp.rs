@@ -67,11 +67,11 @@ pub(super) fn encode(img: &VipsImage, quality: u8) -> Option<Result<Vec<u8>, ()>
     if out.is_null() {
         return Some(Err(()));
     }
-    // SAFETY: libwebp wrote `len` bytes at `out`.
+    // SAFETY: libwebp wrote `len` bytes at `out` (0 when it failed).
     let bytes = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
     // SAFETY: `out` came from libwebp and is freed once.
     unsafe { WebPFree(out.cast()) };
-    (len > 0).then_some(Ok(bytes)).or(Some(Err(())))
+    Some(if bytes.is_empty() { Err(()) } else { Ok(bytes) })
 }
 
 /// The image computed into memory; `None` when libvips fails (rs-vips' own

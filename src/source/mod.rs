@@ -65,7 +65,7 @@ pub struct Original {
 impl Original {
     /// The bytes, blocking: on an image worker.
     pub fn read(&self) -> Result<Vec<u8>, Error> {
-        self.read_up_to(self.blob.len())
+        self.read_up_to(u64::MAX)
     }
 
     /// The first `max` bytes at most, blocking: on an image worker, or for a small `max`.
@@ -337,12 +337,7 @@ async fn open_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bl
     if !real.starts_with(&root) {
         return Err(Error::NotFound);
     }
-    let meta = tokio::fs::metadata(&real)
-        .await
-        .map_err(|_| Error::NotFound)?;
-    if !meta.is_file() {
-        return Err(Error::NotFound);
-    }
+    // Not a regular file (a directory, a device) is not found either.
     let blob = Blob::open(&real).await.map_err(|_| Error::NotFound)?;
     if blob.len() > max_bytes {
         return Err(Error::TooLarge(max_bytes));
