@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::options::{Catalog, Qualities};
 use crate::signature::{Algorithm, Signer};
 
 /// All the mistakes found in one configuration, one per line.
@@ -71,6 +72,14 @@ pub struct Config {
     pub cache_control: String,
     pub result_cache_bytes: u64,
     pub metrics_bind: Option<SocketAddr>,
+    /// Default quality per output format.
+    pub quality: Qualities,
+    /// Presets and watermark names, what URLs may refer to.
+    pub catalog: Catalog,
+    /// Watermark images by name, read and decoded at start.
+    pub watermarks: Vec<(String, PathBuf)>,
+    /// Pango font description for `wm_text`.
+    pub font: String,
     /// Set when no configuration was given: loopback only, a generated key, bundled samples.
     pub demo: bool,
 }
@@ -99,6 +108,11 @@ const KEYS: &[&str] = &[
     "cache_control",
     "result_cache_bytes",
     "metrics_bind",
+    "quality",
+    "presets",
+    "only_presets",
+    "watermarks",
+    "font",
 ];
 
 /// Where each raw setting came from, for error messages.
@@ -188,7 +202,23 @@ fn read_toml(path: &Path, text: &str, raw: &mut Raw) {
             continue;
         };
         let text = match value {
+            // `[presets]`, one key per preset, into FERROTYPE_PRESETS's `name=options;…`
+            // (a `;` in the options is the same, percent-encoded, to the query parser).
+            toml::Value::Table(presets) if key == "presets" => {
+                let mut items = Vec::new();
+                for (name, options) in presets {
+                    match options.as_str() {
+                        Some(o) => items.push(format!("{name}={}", o.replace(';', "%3B"))),
+                        None => raw.errors.push(format!(
+                            "{}: presets.{name}: expected a string of options",
+                            path.display()
+                        )),
+                    }
+                }
+                items.join(";")
+            }
             toml::Value::String(s) => s,
+            toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Array(items) => {
                 let strings: Option<Vec<String>> = items
@@ -399,6 +429,26 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         }
     });
 
+    let quality = setting(raw, "quality", Qualities::default(), Qualities::parse);
+    let watermarks = setting(raw, "watermarks", Vec::new(), parse_watermarks);
+    let only_presets = setting(raw, "only_presets", false, |v| match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    });
+    let catalog = Catalog::new(watermarks.iter().map(|(n, _)| n.clone()), only_presets);
+    let catalog = setting(raw, "presets", catalog.clone(), |v| {
+        parse_presets(catalog, v)
+    });
+    let font = setting(raw, "font", "sans bold".to_owned(), |v| {
+        let v = v.trim();
+        if v.is_empty() {
+            Err("expected a Pango font description such as \"sans bold\"".into())
+        } else {
+            Ok(v.to_owned())
+        }
+    });
+
     let keys = if demo { vec![demo_key()] } else { keys };
     if keys.is_empty() {
         raw.errors.push(format!(
@@ -428,8 +478,46 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         cache_control,
         result_cache_bytes,
         metrics_bind,
+        quality,
+        catalog,
+        watermarks,
+        font,
         demo,
     })
+}
+
+/// `name=file:///path,…`: the names checked, the files read later (at start, by the app).
+fn parse_watermarks(v: &str) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for item in list(v) {
+        let (name, location) = item
+            .split_once('=')
+            .ok_or_else(|| format!("expected name=file:///path, got {item:?}"))?;
+        let name = name.trim();
+        if name.is_empty() || out.iter().any(|(n, _)| n == name) {
+            return Err(format!("watermark name {name:?} is empty or given twice"));
+        }
+        let path = url::Url::parse(location.trim())
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+            .ok_or_else(|| format!("{name}: expected a file:///absolute/path, got {location:?}"))?;
+        out.push((name.to_owned(), path));
+    }
+    Ok(out)
+}
+
+/// `name=options;…`, each preset's options parsed now: a bad one stops the start.
+fn parse_presets(mut catalog: Catalog, v: &str) -> Result<Catalog, String> {
+    for item in v.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, options) = item
+            .split_once('=')
+            .ok_or_else(|| format!("expected name=options, got {item:?}"))?;
+        catalog
+            .add_preset(name.trim(), options.trim())
+            .map_err(|e| format!("preset {:?}: {e}", name.trim()))?;
+    }
+    Ok(catalog)
 }
 
 /// A random key for demo mode, printable so the example URLs can be re-signed by hand.

@@ -9,7 +9,7 @@ use super::results::Results;
 use crate::cache::DiskCache;
 use crate::config::Config;
 use crate::imaging::pool::Pool;
-use crate::imaging::{Imaging, Limits};
+use crate::imaging::{Imaging, Limits, Watermarks};
 use crate::screenshot::{self, Renderer};
 use crate::source::Fetcher;
 use crate::telemetry;
@@ -39,6 +39,10 @@ impl App {
                 max_frames: config.max_frames,
             },
             config.workers.div_ceil(2),
+        )
+        .with(
+            config.quality,
+            Watermarks::load(&config.watermarks, &config.font)?,
         );
         let pool = Arc::new(Pool::new(config.workers, config.queue, imaging));
         let renderer = config.chromium.exists().then(|| {

@@ -90,7 +90,9 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
         },
         Error::Imaging(e) => match e {
             imaging::Error::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, Brief),
-            imaging::Error::NoSuchPage { .. } => (StatusCode::BAD_REQUEST, Brief),
+            imaging::Error::NoSuchPage { .. } | imaging::Error::EmptyCrop => {
+                (StatusCode::BAD_REQUEST, Brief)
+            }
             imaging::Error::Corrupt(_)
             | imaging::Error::TooManyPixels { .. }
             | imaging::Error::Encode(_) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),

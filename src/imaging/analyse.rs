@@ -7,8 +7,8 @@ use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
 use super::header::{has_field, open, Header};
-use super::pipeline::to_srgb;
 use super::sniff::SourceFormat;
+use super::steps::colour::to_srgb;
 use super::{corrupt, pixels, Error, Imaging};
 use crate::telemetry::Stage;
 
@@ -102,7 +102,7 @@ impl Imaging {
 
 /// `img` in 8-bit sRGB without alpha (flattened on white), in memory.
 fn finish_colour(img: VipsImage) -> Result<VipsImage, Error> {
-    let img = to_srgb(img)?;
+    let img = to_srgb(img).map_err(corrupt)?;
     let img = if img.hasalpha() {
         img.flatten_with_opts(VOption::new().set("background", &[255.0, 255.0, 255.0][..]))
             .map_err(corrupt)?

@@ -18,38 +18,84 @@ impl Imaging {
         spec: &TransformSpec,
         format: Format,
     ) -> Result<Output, Error> {
+        let quality = spec.quality.or(self.qualities.of(format));
         let strip = !spec.keep_metadata;
+        match (spec.max_bytes, quality) {
+            (Some(limit), Some(q)) => self.encode_within(img, strip, format, q, limit as usize),
+            _ => self.encode_at(img, strip, format, quality),
+        }
+    }
+
+    /// `max_bytes`: the quality lowered step by step (not below 10) until the body fits;
+    /// the smallest body made when none does.
+    fn encode_within(
+        &self,
+        img: &VipsImage,
+        strip: bool,
+        format: Format,
+        quality: u8,
+        limit: usize,
+    ) -> Result<Output, Error> {
+        const FLOOR: u8 = 10;
+        // Computed once: every attempt encodes these pixels again, never the original.
+        let img = img.copy_memory().map_err(|e| {
+            tracing::debug!(detail = %vips_message(&e), "libvips failed");
+            Error::Encode(format)
+        })?;
+        let mut q = quality;
+        let mut smallest = self.encode_at(&img, strip, format, Some(q))?;
+        while smallest.bytes.len() > limit && q > FLOOR {
+            // Big misses take big steps, as imgproxy does; near misses small ones.
+            let miss = smallest.bytes.len() as f64 / limit as f64;
+            let step = if miss > 3.0 {
+                0.5
+            } else if miss > 1.5 {
+                0.75
+            } else {
+                0.9
+            };
+            q = ((f64::from(q) * step) as u8).clamp(FLOOR, q - 1);
+            let out = self.encode_at(&img, strip, format, Some(q))?;
+            if out.bytes.len() < smallest.bytes.len() {
+                smallest = out;
+            }
+        }
+        Ok(smallest)
+    }
+
+    /// `img` written as `format` at `quality` (for the lossy formats).
+    fn encode_at(
+        &self,
+        img: &VipsImage,
+        strip: bool,
+        format: Format,
+        quality: Option<u8>,
+    ) -> Result<Output, Error> {
         let err = |e: rs_vips::error::Error| {
             tracing::debug!(detail = %vips_message(&e), "libvips failed to encode");
             Error::Encode(format)
         };
+        let q = i32::from(quality.unwrap_or(80));
         let bytes = match format {
-            Format::Jpeg => {
-                let q = spec.quality.map_or(80, i32::from);
-                img.jpegsave_buffer_with_opts(
-                    VOption::new()
-                        .set("Q", q)
-                        .set("strip", strip)
-                        .set("optimize-coding", true),
-                )
-            }
+            Format::Jpeg => img.jpegsave_buffer_with_opts(
+                VOption::new()
+                    .set("Q", q)
+                    .set("strip", strip)
+                    .set("optimize-coding", true),
+            ),
             Format::Png => img.pngsave_buffer_with_opts(VOption::new().set("strip", strip)),
             Format::Webp => {
-                let q = spec.quality.unwrap_or(80);
-                if let Some(done) = strip.then(|| webp::encode(img, q)).flatten() {
+                if let Some(done) = strip.then(|| webp::encode(img, q as u8)).flatten() {
                     let bytes = done.map_err(|()| {
                         tracing::debug!("libwebp failed to encode");
                         Error::Encode(format)
                     })?;
                     return Ok(Output { bytes, format });
                 }
-                img.webpsave_buffer_with_opts(
-                    VOption::new().set("Q", i32::from(q)).set("strip", strip),
-                )
-                .map(|b| if strip { strip_webp_metadata(b) } else { b })
+                img.webpsave_buffer_with_opts(VOption::new().set("Q", q).set("strip", strip))
+                    .map(|b| if strip { strip_webp_metadata(b) } else { b })
             }
             Format::Avif => {
-                let q = spec.quality.map_or(55, i32::from);
                 let _slot = self.avif.acquire();
                 img.heifsave_buffer_with_opts(
                     VOption::new()

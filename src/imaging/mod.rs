@@ -7,8 +7,10 @@
 //! - `setup` — libvips started and tuned, its messages into `tracing`;
 //! - `sniff`, `header` — the format from the bytes, structure checks, the header;
 //! - `plan` — every size decided up front;
-//! - `pipeline` — thumbnail and the steps after it;
-//! - `encode` — the output format and the savers;
+//! - `pipeline` — load, orient, cut and resize, then the `steps` in API.md §3's order;
+//! - `steps` — one file per processing step (trim, crop, fit, filters, pixelate, pad,
+//!   watermarks, colour, metadata);
+//! - `encode` — the output format, the savers and `max_bytes`;
 //! - `analyse` — what `/info` needs; `pool` — where all of it runs.
 
 pub mod analyse;
@@ -20,21 +22,22 @@ mod plan;
 pub mod pool;
 mod setup;
 pub mod sniff;
+mod steps;
 mod webp;
 
 pub use analyse::Analysis;
 pub use setup::init;
 pub use sniff::{sniff, SourceFormat};
+pub use steps::watermark::Watermarks;
 
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
-use crate::options::{Accepts, Format, TransformSpec};
+use crate::options::{Accepts, Format, Qualities, TransformSpec};
 use crate::telemetry::Stage;
 use encode::{choose_format, CountingSemaphore};
 use header::{open, Header};
-use pipeline::{finish, thumbnail};
-use plan::Plan;
+use pipeline::finish;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
@@ -48,6 +51,8 @@ pub enum Error {
     NoSuchPage { page: u32, last: u32 },
     #[error("could not encode the result as {}", .0.extension())]
     Encode(Format),
+    #[error("option \"crop\": the region is outside the image")]
+    EmptyCrop,
 }
 
 /// Limits from the configuration.
@@ -66,6 +71,8 @@ pub struct Output {
 
 pub struct Imaging {
     limits: Limits,
+    qualities: Qualities,
+    watermarks: Watermarks,
     avif: CountingSemaphore,
     /// Whether JPEGs reduced 1.5× or more decode through `jpeg` (TurboJPEG, scaled, fast
     /// IDCT) rather than libvips' own loader.
@@ -77,8 +84,19 @@ impl Imaging {
     pub fn new(limits: Limits, avif_slots: usize) -> Self {
         Self {
             limits,
+            qualities: Qualities::default(),
+            watermarks: Watermarks::default(),
             avif: CountingSemaphore::new(avif_slots.max(1)),
             fast_jpeg: true,
+        }
+    }
+
+    /// The same, with these default qualities and watermarks.
+    pub fn with(self, qualities: Qualities, watermarks: Watermarks) -> Self {
+        Self {
+            qualities,
+            watermarks,
+            ..self
         }
     }
 
@@ -131,22 +149,9 @@ impl Imaging {
             1
         };
         self.check_pixels(pixels(header.width, header.height, frames))?;
-
-        let plan = Plan::new(&header, spec);
-        self.check_pixels(pixels(plan.canvas.0, plan.canvas.1, frames))?;
-
-        // The fast JPEG path drops metadata, which `meta=0` strips anyway.
-        let shrunk = (!spec.keep_metadata)
-            .then(|| self.shrink_jpeg(bytes, source, &header, plan.thumbnail_size()))
-            .flatten();
-        let img = match shrunk {
-            // Made from pixels in memory, so any step may read it out of order: unlike the
-            // thumbnail, it needs no copy, and the encoder computes it in one pass (one
-            // libvips sink instead of two, each a round trip to its worker thread).
-            Some(img) => img?,
-            None => thumbnail(bytes, &plan, spec.page, frames)?,
-        };
-        Ok((finish(img, &plan, spec, format, frames)?, format))
+        let resized = self.resize(bytes, source, &header, spec, frames)?;
+        let img = finish(resized, spec, format, frames, &self.watermarks)?;
+        Ok((img, format))
     }
 
     /// `bytes` decoded and resized to `target` (upright) by the fast JPEG path, when it is

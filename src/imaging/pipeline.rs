@@ -1,21 +1,186 @@
-//! The steps after the header: the shrink-on-load thumbnail, then rotation, crop or
-//! letterbox, filters, colour, alpha and metadata, frame by frame for animations.
+//! The pipeline, in API.md §3's order: the original loaded (shrunk on load, EXIF-oriented),
+//! `rot` and `flip`; `trim` and `crop` cutting the region that is resized; then the steps
+//! of [`steps`](super::steps) after the resize, frame by frame for animations.
 
 use rs_vips::voption::{Setter, VOption};
-use rs_vips::{enums, VipsImage};
+use rs_vips::VipsImage;
 
-use super::header::field_names;
-use super::plan::Plan;
-use super::{corrupt, Error};
-use crate::options::{Fit, Format, Gravity, Rgba, Rotation, TransformSpec};
+use super::header::Header;
+use super::plan::{oriented, Plan};
+use super::sniff::SourceFormat;
+use super::steps::watermark::{self, Watermarks};
+use super::steps::{
+    colour, filters, fit, metadata, orient, pad, per_frame, pixelate, region, trim,
+};
+use super::{corrupt, Error, Imaging};
+use crate::options::{Flip, Format, Rect, Rotation, TransformSpec};
 
-pub(super) fn thumbnail(
+/// What the steps after the resize start from: the resized frames and their plan.
+pub(super) struct Resized {
+    pub img: VipsImage,
+    pub plan: Plan,
+}
+
+impl Imaging {
+    /// Loads, orients, cuts and resizes: everything up to the planned `resized` size.
+    pub(super) fn resize(
+        &self,
+        bytes: &[u8],
+        source: SourceFormat,
+        header: &Header,
+        spec: &TransformSpec,
+        frames: u32,
+    ) -> Result<Resized, Error> {
+        let full = oriented(header, spec.rotate);
+        if let Some(threshold) = spec.trim {
+            // The border is found in the pixels: the whole image, at full size.
+            let img = self.decode(bytes, source, spec, frames, 1.0)?;
+            let first = img
+                .extract_area(0, 0, img.get_width(), img.get_page_height())
+                .map_err(corrupt)?;
+            let inside = trim::find(&first, threshold).map_err(corrupt)?;
+            let region = match spec.crop {
+                Some(crop) => {
+                    let r = crop
+                        .resolve((inside.width, inside.height))
+                        .ok_or(Error::EmptyCrop)?;
+                    Rect {
+                        x: inside.x + r.x,
+                        y: inside.y + r.y,
+                        ..r
+                    }
+                }
+                None => inside,
+            };
+            let plan = self.plan((region.width, region.height), spec, frames)?;
+            return self.cut(img, region, full, plan, frames);
+        }
+        if let Some(crop) = spec.crop {
+            let region = crop.resolve(full).ok_or(Error::EmptyCrop)?;
+            let plan = self.plan((region.width, region.height), spec, frames)?;
+            let scale = |to: u32, from: u32| f64::from(to) / f64::from(from);
+            let scale =
+                scale(plan.resized.0, region.width).max(scale(plan.resized.1, region.height));
+            let img = self.decode(bytes, source, spec, frames, scale)?;
+            return self.cut(img, region, full, plan, frames);
+        }
+        let plan = self.plan(full, spec, frames)?;
+        Ok(Resized {
+            img: self.load(bytes, source, header, spec, plan.resized, frames)?,
+            plan,
+        })
+    }
+
+    /// The original decoded for a cut: shrunk on load only as far as the loader does it
+    /// (JPEG's DCT scaling, WebP's and SVG's scale) without going under `scale`, then
+    /// EXIF-oriented, rotated and flipped. Unlike a thumbnail, no pixel of the region is
+    /// blended with one outside it: the resize comes after the cut.
+    fn decode(
+        &self,
+        bytes: &[u8],
+        source: SourceFormat,
+        spec: &TransformSpec,
+        frames: u32,
+        scale: f64,
+    ) -> Result<VipsImage, Error> {
+        let mut opts = VOption::new().set("fail-on", "error");
+        let scale = scale.min(1.0);
+        match source {
+            SourceFormat::Jpeg => {
+                let shrink = [8, 4, 2]
+                    .into_iter()
+                    .find(|&f| f64::from(f) * scale <= 1.0)
+                    .unwrap_or(1);
+                opts = opts.set("shrink", shrink);
+            }
+            SourceFormat::Webp | SourceFormat::Svg if scale < 1.0 => {
+                opts = opts.set("scale", scale);
+            }
+            _ => {}
+        }
+        if let Some(p) = spec.page {
+            opts = opts.set("page", p as i32);
+        }
+        if frames > 1 {
+            opts = opts.set("n", frames as i32);
+        }
+        let img = VipsImage::new_from_buffer_with_opts(bytes, "", opts)
+            .and_then(|img| img.autorot())
+            .map_err(corrupt)?;
+        per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip)).map_err(corrupt)
+    }
+
+    /// The plan for resizing `size`, its output checked against the pixel limit.
+    fn plan(&self, size: (u32, u32), spec: &TransformSpec, frames: u32) -> Result<Plan, Error> {
+        let plan = Plan::new(size, spec);
+        for (w, h) in [plan.resized, plan.output()] {
+            self.check_pixels(super::pixels(w, h, frames))?;
+        }
+        Ok(plan)
+    }
+
+    /// `region` of the full-size image cut from `img` (the full image, loaded smaller)
+    /// and resized to the plan's size.
+    fn cut(
+        &self,
+        img: VipsImage,
+        region: Rect,
+        full: (u32, u32),
+        plan: Plan,
+        frames: u32,
+    ) -> Result<Resized, Error> {
+        let scale = (
+            f64::from(img.get_width()) / f64::from(full.0),
+            f64::from(img.get_page_height()) / f64::from(full.1),
+        );
+        let img = per_frame(&img, frames, |f| {
+            region::cut(f, region, scale, plan.resized)
+        })
+        .map_err(corrupt)?;
+        Ok(Resized { img, plan })
+    }
+
+    /// The original decoded at `size` (after orientation, `rot` and `flip`), shrunk on
+    /// load: by the fast JPEG path when it applies, else by libvips' thumbnail.
+    fn load(
+        &self,
+        bytes: &[u8],
+        source: SourceFormat,
+        header: &Header,
+        spec: &TransformSpec,
+        size: (u32, u32),
+        frames: u32,
+    ) -> Result<VipsImage, Error> {
+        let before_rot = if spec.rotate.swaps_axes() {
+            (size.1, size.0)
+        } else {
+            size
+        };
+        // The fast JPEG path drops metadata, which `meta=0` strips anyway.
+        let shrunk = (!spec.keep_metadata)
+            .then(|| self.shrink_jpeg(bytes, source, header, before_rot))
+            .flatten();
+        let img = match shrunk {
+            // Made from pixels in memory, so any step may read it out of order: unlike the
+            // thumbnail, it needs no copy, and the encoder computes it in one pass (one
+            // libvips sink instead of two, each a round trip to its worker thread).
+            Some(img) => img?,
+            None => thumbnail(bytes, before_rot, spec.page, frames)?,
+        };
+        if spec.rotate != Rotation::R0 || spec.flip != Flip::default() {
+            return per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip))
+                .map_err(corrupt);
+        }
+        Ok(img)
+    }
+}
+
+fn thumbnail(
     bytes: &[u8],
-    plan: &Plan,
+    (w, h): (u32, u32),
     page: Option<u32>,
     frames: u32,
 ) -> Result<VipsImage, Error> {
-    let (w, h) = plan.thumbnail_size();
     let mut load = Vec::new();
     if let Some(p) = page {
         load.push(format!("page={p}"));
@@ -38,168 +203,39 @@ pub(super) fn thumbnail(
     img.copy_memory().map_err(corrupt)
 }
 
-/// Everything after the resize: rotation, crop or letterbox, filters, colour, alpha, metadata.
+/// Everything after the resize, in API.md §3's order, then colour and metadata for the
+/// encoder.
 pub(super) fn finish(
-    img: VipsImage,
-    plan: &Plan,
+    resized: Resized,
     spec: &TransformSpec,
     format: Format,
     frames: u32,
+    marks: &Watermarks,
 ) -> Result<VipsImage, Error> {
-    let img = to_srgb(img)?;
+    let Resized { img, plan } = resized;
+    let img = colour::to_srgb(img).map_err(corrupt)?;
+    let output = plan.output();
+    let margin = spec.device(spec.watermark.margin);
+    let overlays = marks
+        .overlays(&spec.watermark, output, margin)
+        .map_err(corrupt)?;
     let img = per_frame(&img, frames, |frame| {
-        let mut f = match plan.rotate {
-            Rotation::R0 => frame.copy(),
-            Rotation::R90 => frame.rot(enums::Angle::D90),
-            Rotation::R180 => frame.rot(enums::Angle::D180),
-            Rotation::R270 => frame.rot(enums::Angle::D270),
-        }?;
-        if plan.canvas != plan.resized {
-            f = match spec.fit {
-                Fit::Contain => letterbox(&f, plan.canvas, spec.background, format)?,
-                _ => crop(&f, plan.canvas, spec.gravity)?,
-            };
+        let mut f = fit::fit(frame, plan.canvas, spec, format)?;
+        f = filters::filters(f, spec)?;
+        if let Some(block) = spec.pixelate {
+            f = pixelate::pixelate(&f, block)?;
         }
-        if let Some(sigma) = spec.blur {
-            f = f.gaussblur(sigma)?;
-        }
-        if let Some(sigma) = spec.sharpen {
-            f = f.sharpen_with_opts(VOption::new().set("sigma", sigma))?;
+        f = pad::pad(&f, plan.pad, spec.background, format)?;
+        for overlay in &overlays {
+            f = watermark::draw(&f, overlay, spec.watermark.placement, margin)?;
         }
         Ok(f)
     })
     .map_err(corrupt)?;
-    let img = if format == Format::Jpeg && img.hasalpha() {
-        let bg = spec.background;
-        let colour = [f64::from(bg.r), f64::from(bg.g), f64::from(bg.b)];
-        img.flatten_with_opts(VOption::new().set("background", &colour[..]))
-            .map_err(corrupt)?
-    } else {
-        img
-    };
+    let img = colour::flatten_for(img, format, spec.background).map_err(corrupt)?;
     let mut img = img.copy().map_err(corrupt)?;
     if !spec.keep_metadata {
-        // webpsave on libvips 8.14 ignores `strip` and rebuilds EXIF from the `exif-*`
-        // fields, so every metadata field goes before any saver sees the image.
-        for field in field_names(&img) {
-            if STRIPPED_PREFIXES.iter().any(|p| field.starts_with(p)) {
-                let _ = img.remove(&field);
-            }
-        }
+        metadata::strip(&mut img);
     }
     Ok(img)
-}
-
-/// Metadata that `meta=0` removes: EXIF, XMP, IPTC, ICC (pixels are sRGB by then) and comments.
-const STRIPPED_PREFIXES: &[&str] = &[
-    "exif-",
-    "xmp-",
-    "iptc-",
-    "icc-profile-",
-    "png-comment-",
-    "gif-comment",
-];
-
-/// Converts to 8-bit sRGB (keeping alpha) whatever the source's colour space and depth.
-pub(super) fn to_srgb(img: VipsImage) -> Result<VipsImage, Error> {
-    let interpretation = img.get_interpretation().map_err(corrupt)?;
-    let eight_bit = img.get_format().map_err(corrupt)? == enums::BandFormat::Uchar;
-    if interpretation == enums::Interpretation::Srgb && eight_bit {
-        return Ok(img);
-    }
-    img.colourspace(enums::Interpretation::Srgb)
-        .map_err(corrupt)
-}
-
-/// Applies `f` to each frame of an animation (stacked vertically by libvips), or to the image.
-fn per_frame(
-    img: &VipsImage,
-    frames: u32,
-    f: impl Fn(&VipsImage) -> rs_vips::Result<VipsImage>,
-) -> rs_vips::Result<VipsImage> {
-    if frames <= 1 {
-        return f(img);
-    }
-    let page_height = img.get_page_height();
-    let n = img.get_height() / page_height.max(1);
-    let done: Vec<VipsImage> = (0..n)
-        .map(|i| f(&img.extract_area(0, i * page_height, img.get_width(), page_height)?))
-        .collect::<rs_vips::Result<_>>()?;
-    let new_height = done.first().map_or(page_height, VipsImage::get_height);
-    let joined = VipsImage::arrayjoin_with_opts(&done, VOption::new().set("across", 1))?;
-    // Frames carry the animation's metadata (delays, loop count) from the source through
-    // extract_area and arrayjoin; only the frame height changed.
-    let mut out = joined.copy()?;
-    out.set_int("page-height", new_height)?;
-    Ok(out)
-}
-
-fn crop(img: &VipsImage, (cw, ch): (u32, u32), gravity: Gravity) -> rs_vips::Result<VipsImage> {
-    let (w, h) = (img.get_width(), img.get_height());
-    let (cw, ch) = ((cw as i32).min(w), (ch as i32).min(h));
-    let interesting = match gravity {
-        Gravity::Attention => Some("attention"),
-        Gravity::Entropy => Some("entropy"),
-        _ => None,
-    };
-    if let Some(how) = interesting {
-        return img.smartcrop_with_opts(cw, ch, VOption::new().set("interesting", how));
-    }
-    let (spare_x, spare_y) = (f64::from(w - cw), f64::from(h - ch));
-    let (left, top) = match gravity {
-        Gravity::Focal { x, y } => (
-            (x * f64::from(w) - f64::from(cw) / 2.0).clamp(0.0, spare_x),
-            (y * f64::from(h) - f64::from(ch) / 2.0).clamp(0.0, spare_y),
-        ),
-        other => {
-            let (gx, gy) = compass(other);
-            (gx * spare_x, gy * spare_y)
-        }
-    };
-    img.extract_area(left.round() as i32, top.round() as i32, cw, ch)
-}
-
-/// Where a compass gravity sits, as fractions of the spare width and height.
-fn compass(g: Gravity) -> (f64, f64) {
-    match g {
-        Gravity::North => (0.5, 0.0),
-        Gravity::South => (0.5, 1.0),
-        Gravity::East => (1.0, 0.5),
-        Gravity::West => (0.0, 0.5),
-        Gravity::NorthEast => (1.0, 0.0),
-        Gravity::NorthWest => (0.0, 0.0),
-        Gravity::SouthEast => (1.0, 1.0),
-        Gravity::SouthWest => (0.0, 1.0),
-        _ => (0.5, 0.5),
-    }
-}
-
-fn letterbox(
-    img: &VipsImage,
-    (cw, ch): (u32, u32),
-    bg: Rgba,
-    format: Format,
-) -> rs_vips::Result<VipsImage> {
-    let transparent_bg = bg.a < 255 && format != Format::Jpeg;
-    let img = if transparent_bg && !img.hasalpha() {
-        img.bandjoin_const(&[255.0])?
-    } else {
-        img.copy()?
-    };
-    let mut colour = vec![f64::from(bg.r), f64::from(bg.g), f64::from(bg.b)];
-    if img.hasalpha() {
-        colour.push(if transparent_bg {
-            f64::from(bg.a)
-        } else {
-            255.0
-        });
-    }
-    img.gravity_with_opts(
-        enums::CompassDirection::Centre,
-        cw as i32,
-        ch as i32,
-        VOption::new()
-            .set("extend", "background")
-            .set("background", colour.as_slice()),
-    )
 }

@@ -1,27 +1,34 @@
-//! Every size of a transform, decided up front from the header and the spec, in the final
-//! orientation: pure arithmetic, tested without libvips.
+//! Every size of a transform, decided up front from the size of what is resized (the
+//! oriented image, or the part `crop` and `trim` keep) and the spec: pure arithmetic,
+//! tested without libvips.
 
 use super::header::Header;
-use crate::options::{Fit, Rotation, TransformSpec};
+use crate::options::{Fit, Rotation, Sides, TransformSpec};
 
-/// Sizes in device pixels, in the final orientation unless said otherwise.
+/// Sizes in device pixels, in the final orientation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Plan {
     /// The image resized, before cropping or letterboxing.
     pub resized: (u32, u32),
-    /// The output.
+    /// The image cropped or letterboxed to the box, before `pad`.
     pub canvas: (u32, u32),
-    pub rotate: Rotation,
+    /// `pad` in device pixels.
+    pub pad: Sides,
+}
+
+/// The image's size once EXIF orientation and `rot` are applied (`flip` keeps it).
+pub(super) fn oriented(header: &Header, rotate: Rotation) -> (u32, u32) {
+    let (w, h) = header.upright();
+    if rotate.swaps_axes() {
+        (h, w)
+    } else {
+        (w, h)
+    }
 }
 
 impl Plan {
-    pub fn new(header: &Header, spec: &TransformSpec) -> Self {
-        let upright = header.upright();
-        let (fw, fh) = if spec.rotate.swaps_axes() {
-            (upright.1, upright.0)
-        } else {
-            upright
-        };
+    /// `size`: what is resized, in the final orientation.
+    pub fn new((fw, fh): (u32, u32), spec: &TransformSpec) -> Self {
         let (fw, fh) = (f64::from(fw), f64::from(fh));
         let box_ = spec.pixel_box();
         let clamp = |s: f64| if spec.enlarge { s } else { s.min(1.0) };
@@ -62,20 +69,26 @@ impl Plan {
                 }
             }
         };
+        let pad = spec.pad.map_or(Sides::default(), |p| Sides {
+            top: spec.device(p.top),
+            right: spec.device(p.right),
+            bottom: spec.device(p.bottom),
+            left: spec.device(p.left),
+        });
         Self {
             resized,
             canvas,
-            rotate: spec.rotate,
+            pad,
         }
     }
 
-    /// The size to ask of `thumbnail`, which works before our rotation.
-    pub fn thumbnail_size(&self) -> (u32, u32) {
-        if self.rotate.swaps_axes() {
-            (self.resized.1, self.resized.0)
-        } else {
-            self.resized
-        }
+    /// The output's size: the canvas and its padding.
+    pub fn output(&self) -> (u32, u32) {
+        let p = self.pad;
+        (
+            self.canvas.0.saturating_add(p.left).saturating_add(p.right),
+            self.canvas.1.saturating_add(p.top).saturating_add(p.bottom),
+        )
     }
 }
 
@@ -93,7 +106,7 @@ mod tests {
             orientation,
             has_alpha: false,
         };
-        Plan::new(&header, &spec)
+        Plan::new(oriented(&header, spec.rotate), &spec)
     }
 
     #[test]
@@ -145,9 +158,15 @@ mod tests {
     #[test]
     fn orientation_and_rotation_swap_the_box() {
         assert_eq!(plan(2000, 1000, 6, "w=500").canvas, (500, 1000));
-        let p = plan(2000, 1000, 1, "w=500&rot=90");
-        assert_eq!(p.canvas, (500, 1000));
-        assert_eq!(p.thumbnail_size(), (1000, 500));
+        assert_eq!(plan(2000, 1000, 1, "w=500&rot=90").canvas, (500, 1000));
         assert_eq!(plan(2000, 1000, 6, "w=500&rot=90").canvas, (500, 250));
+    }
+
+    #[test]
+    fn padding_in_device_pixels() {
+        let p = plan(2000, 1000, 1, "w=500&pad=10,20&dpr=2");
+        assert_eq!(p.canvas, (1000, 500));
+        assert_eq!(p.output(), (1080, 540));
+        assert_eq!(plan(100, 100, 1, "pad=1,2,3").output(), (104, 104));
     }
 }

@@ -5,21 +5,26 @@
 //! - `spec` — the typed requests every dialect produces, and their parts;
 //! - `query` — splitting and decoding a query string;
 //! - `values` — one parser per kind of value (numbers in range, flags, names, URLs);
+//! - `setting` — one transform option parsed into a typed setting, settings into a spec;
+//! - `catalog` — the operator's presets (parsed at start) and watermark names;
 //! - `native` — ferrotype's own `/transform` and `/info` URLs;
 //! - `screenshot` — `/screenshot`'s ImgKit-style options.
 
+mod catalog;
 mod native;
 mod query;
 mod screenshot;
+mod setting;
 mod spec;
 mod values;
 
+pub use catalog::Catalog;
 pub use native::{parse_info, parse_source_path, parse_transform};
 pub use query::{query_pairs, Pair};
 pub use screenshot::{parse_screenshot, ScreenshotSpec, ShotType};
 pub use spec::{
-    Accepts, Fit, Format, FormatChoice, Gravity, InfoRequest, Rgba, Rotation, SourceRef,
-    TransformRequest, TransformSpec,
+    Accepts, Crop, Fit, Flip, Format, FormatChoice, Gravity, InfoRequest, Length, Placement,
+    Qualities, Rect, Rgba, Rotation, Sides, SourceRef, TransformRequest, TransformSpec, Watermark,
 };
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -3,62 +3,66 @@
 
 use percent_encoding::percent_decode_str;
 
+use super::catalog::Catalog;
 use super::query::unique_pairs;
-use super::spec::{
-    Fit, Format, FormatChoice, Gravity, InfoRequest, Rgba, Rotation, SourceRef, TransformRequest,
-    TransformSpec,
-};
-use super::values::{flag, float_in, int_in, parse_filename, parse_url, parse_version};
+use super::setting::{parse_setting, Draft};
+use super::spec::{InfoRequest, SourceRef, TransformRequest};
+use super::values::{parse_url, parse_version};
 use super::{invalid, Error};
 
-/// Parses a `/transform` request target (path and raw query).
+/// Parses a `/transform` request target (path and raw query) with no presets and no
+/// watermarks configured; [`Catalog::parse_transform`] knows the operator's.
 pub fn parse_transform(path: &str, query: &str) -> Result<TransformRequest, Error> {
-    let rest = path
-        .strip_prefix("/transform")
-        .ok_or_else(|| Error::Path("not a /transform path".into()))?;
-    let mut spec = TransformSpec {
-        dpr: 1.0,
-        ..TransformSpec::default()
-    };
-    let mut origin = OriginOptions::default();
-    let mut focal = (None, None);
-    for (name, value) in unique_pairs(query)? {
-        let v = value.as_ref();
-        match name.as_ref() {
-            "w" => spec.width = Some(int_in("w", v, 1, 8192)?),
-            "h" => spec.height = Some(int_in("h", v, 1, 8192)?),
-            "dpr" => spec.dpr = float_in("dpr", v, 1.0, 4.0)?,
-            "fit" => spec.fit = parse_fit(v)?,
-            "g" => spec.gravity = parse_gravity(v)?,
-            "fx" => focal.0 = Some(float_in("fx", v, 0.0, 1.0)?),
-            "fy" => focal.1 = Some(float_in("fy", v, 0.0, 1.0)?),
-            "enlarge" => spec.enlarge = flag("enlarge", v)?,
-            "fm" => spec.format = parse_format(v)?,
-            "q" => spec.quality = Some(int_in("q", v, 1, 100)? as u8),
-            "bg" => spec.background = parse_colour(v)?,
-            "rot" => spec.rotate = parse_rotation(v)?,
-            "blur" => spec.blur = Some(float_in("blur", v, 0.3, 100.0)?),
-            "sharpen" => spec.sharpen = Some(float_in("sharpen", v, 0.3, 10.0)?),
-            "meta" => spec.keep_metadata = flag("meta", v)?,
-            "page" => spec.page = Some(int_in("page", v, 0, 1000)?),
-            "filename" => spec.filename = Some(parse_filename(v)?),
-            "dl" => spec.download = flag("dl", v)?,
-            other if origin.take(other, v)? => {}
-            other => return Err(Error::Unknown(other.to_owned())),
+    Catalog::default().parse_transform(path, query)
+}
+
+impl Catalog {
+    /// Parses a `/transform` request target: the `default` preset, then the URL's presets
+    /// in order, then its own options, each overriding what came before.
+    pub fn parse_transform(&self, path: &str, query: &str) -> Result<TransformRequest, Error> {
+        let rest = path
+            .strip_prefix("/transform")
+            .ok_or_else(|| Error::Path("not a /transform path".into()))?;
+        let mut origin = OriginOptions::default();
+        let mut named = Vec::new();
+        let mut own = Vec::new();
+        for (name, value) in unique_pairs(query)? {
+            let v = value.as_ref();
+            match name.as_ref() {
+                "preset" => named = self.presets_named(v)?,
+                other if origin.take(other, v)? => {}
+                other => match parse_setting(other, v, self)? {
+                    Some(setting)
+                        if self.only_presets() && !setting.allowed_with_only_presets() =>
+                    {
+                        return Err(invalid(
+                            setting.name(),
+                            "only presets may be chosen (FERROTYPE_ONLY_PRESETS)",
+                        ))
+                    }
+                    Some(setting) => own.push(setting),
+                    None => return Err(Error::Unknown(other.to_owned())),
+                },
+            }
         }
+        let mut draft = Draft::default();
+        for setting in self
+            .default_preset()
+            .iter()
+            .chain(named.into_iter().flatten())
+        {
+            draft.apply(setting.clone());
+        }
+        for setting in own {
+            draft.apply(setting);
+        }
+        let (source, version) = origin.locate("/transform", rest)?;
+        Ok(TransformRequest {
+            source,
+            spec: draft.finish(),
+            version,
+        })
     }
-    if focal != (None, None) {
-        spec.gravity = Gravity::Focal {
-            x: focal.0.unwrap_or(0.5),
-            y: focal.1.unwrap_or(0.5),
-        };
-    }
-    let (source, version) = origin.locate("/transform", rest)?;
-    Ok(TransformRequest {
-        source,
-        spec,
-        version,
-    })
 }
 
 pub fn parse_info(path: &str, query: &str) -> Result<InfoRequest, Error> {
@@ -155,105 +159,13 @@ pub fn parse_source_path(rest: &str) -> Result<SourceRef, Error> {
     })
 }
 
-fn parse_fit(v: &str) -> Result<Fit, Error> {
-    Ok(match v {
-        "inside" => Fit::Inside,
-        "cover" => Fit::Cover,
-        "contain" => Fit::Contain,
-        "fill" => Fit::Fill,
-        "outside" => Fit::Outside,
-        _ => {
-            return Err(invalid(
-                "fit",
-                format!("expected inside, cover, contain, fill or outside, got {v:?}"),
-            ))
-        }
-    })
-}
-
-fn parse_gravity(v: &str) -> Result<Gravity, Error> {
-    Ok(match v {
-        "center" => Gravity::Center,
-        "n" => Gravity::North,
-        "s" => Gravity::South,
-        "e" => Gravity::East,
-        "w" => Gravity::West,
-        "ne" => Gravity::NorthEast,
-        "nw" => Gravity::NorthWest,
-        "se" => Gravity::SouthEast,
-        "sw" => Gravity::SouthWest,
-        "attention" => Gravity::Attention,
-        "entropy" => Gravity::Entropy,
-        _ => {
-            return Err(invalid(
-                "g",
-                format!(
-                    "expected center, n, s, e, w, ne, nw, se, sw, attention or entropy, got {v:?}"
-                ),
-            ))
-        }
-    })
-}
-
-fn parse_format(v: &str) -> Result<FormatChoice, Error> {
-    Ok(match v {
-        "jpeg" => FormatChoice::Fixed(Format::Jpeg),
-        "png" => FormatChoice::Fixed(Format::Png),
-        "webp" => FormatChoice::Fixed(Format::Webp),
-        "avif" => FormatChoice::Fixed(Format::Avif),
-        "gif" => FormatChoice::Fixed(Format::Gif),
-        "auto" => FormatChoice::Auto,
-        _ => {
-            return Err(invalid(
-                "fm",
-                format!("expected jpeg, png, webp, avif, gif or auto, got {v:?}"),
-            ))
-        }
-    })
-}
-
-fn parse_rotation(v: &str) -> Result<Rotation, Error> {
-    Ok(match v {
-        "0" => Rotation::R0,
-        "90" => Rotation::R90,
-        "180" => Rotation::R180,
-        "270" => Rotation::R270,
-        _ => {
-            return Err(invalid(
-                "rot",
-                format!("expected 0, 90, 180 or 270, got {v:?}"),
-            ))
-        }
-    })
-}
-
-fn parse_colour(v: &str) -> Result<Rgba, Error> {
-    let bad = || invalid("bg", format!("expected 3, 6 or 8 hex digits, got {v:?}"));
-    if !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let digit = |i: usize| u8::from_str_radix(&v[i..=i], 16).map_err(|_| bad());
-    let byte = |i: usize| u8::from_str_radix(&v[i..i + 2], 16).map_err(|_| bad());
-    Ok(match v.len() {
-        3 => Rgba {
-            r: digit(0)? * 17,
-            g: digit(1)? * 17,
-            b: digit(2)? * 17,
-            a: 255,
-        },
-        6 | 8 => Rgba {
-            r: byte(0)?,
-            g: byte(2)?,
-            b: byte(4)?,
-            a: if v.len() == 8 { byte(6)? } else { 255 },
-        },
-        _ => return Err(bad()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::spec::{
+        Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation, Sides,
+        TransformSpec,
+    };
 
     fn spec(q: &str) -> Result<TransformSpec, Error> {
         parse_transform("/transform/src/a.jpg", q).map(|r| r.spec)
@@ -292,6 +204,127 @@ mod tests {
         assert_eq!(s.sharpen, Some(1.2));
         assert_eq!(s.page, Some(3));
         assert_eq!(s.filename.as_deref(), Some("my cat"));
+    }
+
+    #[test]
+    fn the_options_of_wave_two() {
+        let s = spec("flip=hv&trim=12&crop=10,0.25,100,0.5&pixelate=8&pad=1,2,3&wm_text=%3Cb%3E+%26&wm_pos=tile&wm_opacity=0.5&wm_scale=0.3&wm_margin=0&wm_color=ff0000&max_bytes=20000").unwrap();
+        assert_eq!(
+            s.flip,
+            Flip {
+                horizontal: true,
+                vertical: true
+            }
+        );
+        assert_eq!(s.trim, Some(12));
+        assert_eq!(
+            s.crop,
+            Some(Crop {
+                x: Length::Pixels(10),
+                y: Length::Fraction(0.25),
+                width: Length::Pixels(100),
+                height: Length::Fraction(0.5),
+            })
+        );
+        assert_eq!(s.pixelate, Some(8));
+        assert_eq!(
+            s.pad,
+            Some(Sides {
+                top: 1,
+                right: 2,
+                bottom: 3,
+                left: 2
+            })
+        );
+        let wm = &s.watermark;
+        assert_eq!(wm.text.as_deref(), Some("<b> &"));
+        assert_eq!(wm.placement, Placement::Tile);
+        assert_eq!((wm.opacity, wm.scale, wm.margin), (0.5, Some(0.3), 0));
+        assert_eq!((wm.colour.r, wm.colour.g), (255, 0));
+        assert_eq!(s.max_bytes, Some(20000));
+        for (q, name) in [
+            ("flip=x", "flip"),
+            ("trim=0", "trim"),
+            ("crop=1,2,3", "crop"),
+            ("crop=0,0,0,10", "crop"),
+            ("crop=0,0,1.5,1", "crop"),
+            ("crop=a,0,1,1", "crop"),
+            ("pixelate=1", "pixelate"),
+            ("pad=1,2,3,4,5", "pad"),
+            ("pad=1001", "pad"),
+            ("pad=", "pad"),
+            ("wm=logo", "wm"),
+            ("wm_text=", "wm_text"),
+            ("wm_pos=top", "wm_pos"),
+            ("wm_opacity=1.5", "wm_opacity"),
+            ("wm_scale=0", "wm_scale"),
+            ("wm_margin=1001", "wm_margin"),
+            ("wm_color=fff", "wm_color"),
+            ("max_bytes=1000", "max_bytes"),
+            ("preset=thumb", "preset"),
+        ] {
+            let err = spec(q).unwrap_err();
+            assert!(err.to_string().contains(&format!("{name:?}")), "{q}: {err}");
+        }
+        let long = "é".repeat(201);
+        assert!(spec(&format!("wm_text={long}")).is_err());
+        assert!(spec(&format!("wm_text={}", &long[2..])).is_ok());
+    }
+
+    #[test]
+    fn presets_apply_in_order_and_the_url_overrides_them() {
+        let mut catalog = Catalog::new(["logo".to_owned()], false);
+        catalog.add_preset("default", "q=70&fm=webp").unwrap();
+        catalog
+            .add_preset("thumb", "w=200&h=200&fit=cover&wm=logo")
+            .unwrap();
+        catalog.add_preset("wide", "w=400").unwrap();
+        let parse = |q: &str| {
+            catalog
+                .parse_transform("/transform/s/a.jpg", q)
+                .map(|r| r.spec)
+        };
+        let written_out = parse("w=200&h=200&fit=cover&wm=logo").unwrap();
+        assert_eq!(parse("preset=thumb").unwrap(), written_out);
+        assert_eq!(written_out.quality, Some(70));
+        assert_eq!(parse("preset=thumb,wide").unwrap().width, Some(400));
+        assert_eq!(parse("preset=wide,thumb").unwrap().width, Some(200));
+        assert_eq!(parse("preset=thumb&w=50&q=90").unwrap().width, Some(50));
+        assert_eq!(parse("q=90").unwrap().quality, Some(90));
+        assert!(parse("preset=thumb,nope").is_err());
+        assert!(parse("wm=other").is_err());
+
+        for (name, options) in [
+            ("bad name", "w=1"),
+            ("x", "w=0"),
+            ("x", "v=1"),
+            ("x", "preset=thumb"),
+            ("x", "wm=missing"),
+            ("x", "w=1&w=2"),
+            ("thumb", "w=1"),
+        ] {
+            assert!(
+                catalog.add_preset(name, options).is_err(),
+                "{name}: {options}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_presets_refuses_other_options() {
+        let mut catalog = Catalog::new([], true);
+        catalog.add_preset("thumb", "w=200").unwrap();
+        let parse = |q: &str| catalog.parse_transform("/transform/s/a.jpg", q);
+        assert!(parse("preset=thumb&v=2&exp=9&filename=a&dl=1").is_ok());
+        assert!(parse("").is_ok());
+        let err = parse("preset=thumb&w=300").unwrap_err();
+        assert!(err.to_string().contains("\"w\""), "{err}");
+        assert!(catalog
+            .parse_transform(
+                "/transform",
+                "url=https%3A%2F%2Fa.example%2Fb.jpg&preset=thumb"
+            )
+            .is_ok());
     }
 
     #[test]

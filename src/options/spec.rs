@@ -72,6 +72,60 @@ impl Format {
     }
 }
 
+/// The quality each lossy format is written at when the URL gives no `q`
+/// (`FERROTYPE_QUALITY`, else API.md §3's defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Qualities {
+    pub jpeg: u8,
+    pub webp: u8,
+    pub avif: u8,
+}
+
+impl Default for Qualities {
+    fn default() -> Self {
+        Self {
+            jpeg: 80,
+            webp: 80,
+            avif: 55,
+        }
+    }
+}
+
+impl Qualities {
+    /// The default for `format`; `None` for the lossless ones.
+    pub fn of(&self, format: Format) -> Option<u8> {
+        match format {
+            Format::Jpeg => Some(self.jpeg),
+            Format::Webp => Some(self.webp),
+            Format::Avif => Some(self.avif),
+            Format::Png | Format::Gif => None,
+        }
+    }
+
+    /// `jpeg=82,webp=79,avif=50`; formats left out keep their default.
+    pub fn parse(v: &str) -> Result<Self, String> {
+        let mut q = Self::default();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (format, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("expected format=quality, got {item:?}"))?;
+            let value: u8 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| format!("{format}: expected a quality 1–100, got {value:?}"))?;
+            match format.trim() {
+                "jpeg" => q.jpeg = value,
+                "webp" => q.webp = value,
+                "avif" => q.avif = value,
+                other => return Err(format!("{other:?}: expected jpeg, webp or avif")),
+            }
+        }
+        Ok(q)
+    }
+}
+
 /// The `fm` option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum FormatChoice {
@@ -118,6 +172,126 @@ impl Default for Rgba {
     }
 }
 
+/// One coordinate of `crop`: pixels, or a fraction of the image's width or height.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Length {
+    Pixels(u32),
+    Fraction(f64),
+}
+
+impl Length {
+    /// In pixels of a side `of` pixels long.
+    pub fn resolve(self, of: u32) -> u32 {
+        match self {
+            Self::Pixels(p) => p,
+            Self::Fraction(f) => (f * f64::from(of)).round() as u32,
+        }
+    }
+}
+
+/// `crop`: a region in the oriented, rotated and flipped image (API.md §3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Crop {
+    pub x: Length,
+    pub y: Length,
+    pub width: Length,
+    pub height: Length,
+}
+
+/// A rectangle in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Crop {
+    /// The region in an image of `size`, clipped to it; `None` when nothing is left.
+    pub fn resolve(&self, (w, h): (u32, u32)) -> Option<Rect> {
+        let x = self.x.resolve(w).min(w);
+        let y = self.y.resolve(h).min(h);
+        let width = self.width.resolve(w).min(w - x);
+        let height = self.height.resolve(h).min(h - y);
+        (width > 0 && height > 0).then_some(Rect {
+            x,
+            y,
+            width,
+            height,
+        })
+    }
+}
+
+/// `pad`, in CSS pixels: top, right, bottom, left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Sides {
+    pub top: u32,
+    pub right: u32,
+    pub bottom: u32,
+    pub left: u32,
+}
+
+/// `flip`: mirror horizontally, vertically, or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Flip {
+    pub horizontal: bool,
+    pub vertical: bool,
+}
+
+/// Where a watermark goes: a compass place, or repeated over the whole image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    Center,
+    North,
+    South,
+    East,
+    West,
+    NorthEast,
+    NorthWest,
+    #[default]
+    SouthEast,
+    SouthWest,
+    Tile,
+}
+
+/// The `wm` family: what is overlaid, where and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watermark {
+    /// A name from `FERROTYPE_WATERMARKS` (checked by the parser).
+    pub image: Option<String>,
+    /// Plain text, drawn as it is (never markup).
+    pub text: Option<String>,
+    pub placement: Placement,
+    pub opacity: f64,
+    /// Width as a fraction of the output's width.
+    pub scale: Option<f64>,
+    /// CSS pixels from the edges.
+    pub margin: u32,
+    pub colour: Rgba,
+}
+
+impl Default for Watermark {
+    fn default() -> Self {
+        Self {
+            image: None,
+            text: None,
+            placement: Placement::default(),
+            opacity: 1.0,
+            scale: None,
+            margin: 10,
+            colour: Rgba::default(),
+        }
+    }
+}
+
+impl Watermark {
+    /// Whether anything would be drawn.
+    pub fn draws(&self) -> bool {
+        (self.image.is_some() || self.text.is_some()) && self.opacity > 0.0
+    }
+}
+
 /// Everything `/transform` does to an image, validated.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct TransformSpec {
@@ -137,13 +311,29 @@ pub struct TransformSpec {
     pub page: Option<u32>,
     pub filename: Option<String>,
     pub download: bool,
+    pub flip: Flip,
+    /// `trim`'s threshold, in levels of 0–255.
+    pub trim: Option<u8>,
+    pub crop: Option<Crop>,
+    /// Block size in output pixels.
+    pub pixelate: Option<u32>,
+    pub pad: Option<Sides>,
+    pub watermark: Watermark,
+    pub max_bytes: Option<u32>,
 }
 
 impl TransformSpec {
     /// The target box in device pixels (`w`, `h` times `dpr`).
     pub fn pixel_box(&self) -> (Option<u32>, Option<u32>) {
-        let scale = |v: u32| ((f64::from(v) * self.dpr).round() as u32).max(1);
-        (self.width.map(scale), self.height.map(scale))
+        (
+            self.width.map(|v| self.device(v)),
+            self.height.map(|v| self.device(v)),
+        )
+    }
+
+    /// CSS pixels in device pixels.
+    pub fn device(&self, css: u32) -> u32 {
+        (f64::from(css) * self.dpr).round() as u32
     }
 }
 

@@ -8,12 +8,15 @@ use crate::http::negotiate;
 use crate::http::response::{ImageMeta, Rendered};
 use crate::http::results::Job;
 use crate::http::Body;
-use crate::options::{self, Accepts, FormatChoice};
+use crate::options::{Accepts, FormatChoice};
 use crate::Error;
 
 pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Body>, Error> {
     let uri = req.uri();
-    let request = options::parse_transform(uri.path(), uri.query().unwrap_or(""))?;
+    let request = app
+        .config
+        .catalog
+        .parse_transform(uri.path(), uri.query().unwrap_or(""))?;
     let negotiated = request.spec.format == FormatChoice::Auto;
     let accepts = if negotiated {
         negotiate::accepts(req.headers())
