@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ferrotype::options::parse_transform;
+use ferrotype::options::{parse_transform, Catalog};
 
 /// (bench name, path, raw query): what a responsive-image front end sends most, the
 /// smallest useful request, and the `?url=` proxy form, whose URL parse is the costly part.
@@ -31,6 +31,22 @@ fn parse(c: &mut Criterion) {
         parse_transform(path, query).expect("every bench URL must parse");
         group.bench_function(name, |b| {
             b.iter(|| parse_transform(black_box(path), black_box(query)))
+        });
+    }
+    group.finish();
+
+    // Presets are parsed at start: choosing one costs a request no more than writing
+    // its options out (a copy of typed settings instead of parsing their text).
+    let options = "w=600&h=400&fit=cover&g=attention&fm=webp&q=75&dpr=2";
+    let mut catalog = Catalog::default();
+    catalog
+        .add_preset("card", options)
+        .expect("bench preset parses");
+    let path = "/transform/images/catalogue/2024/summer/beach-sunset.jpg";
+    let mut group = c.benchmark_group("presets");
+    for (name, query) in [("written_out", options), ("preset", "preset=card")] {
+        group.bench_function(name, |b| {
+            b.iter(|| catalog.parse_transform(black_box(path), black_box(query)))
         });
     }
     group.finish();

@@ -118,10 +118,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     };
     if config.demo {
         if let Err(e) = crate::demo::install(&mut config) {
-            return fail(format!(
-                "cannot write demo samples under {}: {e}",
-                config.cache_dir.display()
-            ));
+            return fail(e);
         }
     }
     if let Err(e) = crate::imaging::init() {

@@ -59,7 +59,6 @@ type ReplyFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Reply>>>;
 
 impl Stack {
     async fn new(env: &[(&str, &str)]) -> Self {
-        ferrotype::imaging::init().expect("libvips starts");
         let cache = tempfile::tempdir().unwrap();
         let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
         let mut vars = vec![
@@ -80,6 +79,12 @@ impl Stack {
         ];
         vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_parts(None, &vars).expect("configuration");
+        Self::with_config(config, cache).await
+    }
+
+    /// The service of `config`, whose cache directory is `cache`.
+    async fn with_config(config: Config, cache: tempfile::TempDir) -> Self {
+        ferrotype::imaging::init().expect("libvips starts");
         let app = Arc::new(App::new(config).await.expect("app"));
         let svc = service::<Empty<Bytes>>(app);
         Self {
@@ -185,6 +190,38 @@ async fn routes_are_decided_once() {
         .request(Method::GET, "/health", &[("x-request-id", "nginx-7")])
         .await;
     assert_eq!(given.header("x-request-id"), "nginx-7");
+}
+
+#[tokio::test]
+async fn the_root_is_a_page_in_demo_mode_only() {
+    // Configured: `/` is no endpoint, whatever the method.
+    let mut s = Stack::new(&[]).await;
+    s.get_raw("/")
+        .await
+        .assert_one_line_error(404, "public, max-age=60");
+    let head = s.request(Method::HEAD, "/", &[]).await;
+    assert_eq!(head.status, 404);
+    assert_eq!(head.header("content-type"), "text/plain; charset=utf-8");
+
+    // Nothing configured (demo mode): the gallery, never cached, never signed.
+    let cache = tempfile::tempdir().unwrap();
+    let mut config = Config::from_parts(None, &[]).expect("demo configuration");
+    assert!(config.demo);
+    config.cache_dir = cache.path().to_path_buf();
+    config.chromium = "/nonexistent/chromium".into();
+    let mut demo = Stack::with_config(config, cache).await;
+    for method in [Method::GET, Method::HEAD] {
+        let page = demo.request(method.clone(), "/", &[]).await;
+        assert_eq!(page.status, 200, "{method}");
+        assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(page.header("cache-control"), "no-store");
+        assert_eq!(page.header("content-length"), page.body.len().to_string());
+        assert!(page.text().starts_with("<!doctype html>"), "{method}");
+    }
+    demo.get_raw("/index.html")
+        .await
+        .assert_one_line_error(404, "public, max-age=60");
+    assert_eq!(demo.request(Method::POST, "/", &[]).await.status, 405);
 }
 
 #[tokio::test]

@@ -254,6 +254,100 @@ async fn exif_orientations_come_out_upright() {
 }
 
 #[tokio::test]
+async fn crop_counts_in_the_upright_image_of_an_exif_oriented_jpeg() {
+    let s = Server::with_corpus();
+    let upright = pixels(
+        &s.get("/transform/corpus/orientation/hopper_orientation_1.jpg?fm=png&crop=0.5,0,0.5,0.5")
+            .await
+            .body,
+    );
+    for n in [3, 6, 8] {
+        let r = s
+            .get(&format!(
+                "/transform/corpus/orientation/hopper_orientation_{n}.jpg?fm=png&crop=0.5,0,0.5,0.5"
+            ))
+            .await;
+        let d = distance(&pixels(&r.body), &upright);
+        assert!(d < 12.0, "orientation {n}: distance {d}");
+    }
+    // Shrunk on load, cut, resized: the same region as cut from the full image.
+    let small = pixels(
+        &s.get(
+            "/transform/corpus/orientation/hopper_orientation_6.jpg?fm=png&crop=0.5,0,0.5,0.5&w=16",
+        )
+        .await
+        .body,
+    );
+    let reference =
+        image::imageops::resize(&upright, 16, 16, image::imageops::FilterType::Lanczos3);
+    assert!(distance(&small, &reference) < 12.0);
+}
+
+/// Mean of each of R, G, B.
+fn means(img: &image::RgbaImage) -> [f64; 3] {
+    let mut sum = [0u64; 3];
+    for p in img.pixels() {
+        for (c, s) in sum.iter_mut().enumerate() {
+            *s += u64::from(p.0[c]);
+        }
+    }
+    let n = f64::from(img.width() * img.height());
+    sum.map(|s| s as f64 / n)
+}
+
+fn mean_gap(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+#[tokio::test]
+async fn colour_goes_through_the_embedded_profile_or_a_standard_cmyk_one() {
+    let s = Server::with_corpus();
+    let reference =
+        |name: &str| pixels(&std::fs::read(common::corpus().join("reference").join(name)).unwrap());
+    // CMYK without a profile: the colours of libvips' built-in CMYK profile, as lcms'
+    // jpgicc computes them independently (tests/corpus/README.md says how).
+    let cmyk = reference("cmyk-srgb.png");
+    for options in ["fm=png", "fm=png&crop=0,0,100,100", "fm=png&trim=1"] {
+        let r = s
+            .get(&format!("/transform/corpus/jpeg/cmyk.jpg?{options}"))
+            .await;
+        let d = distance(&pixels(&r.body), &cmyk);
+        assert!(
+            d < 2.0,
+            "{options}: distance {d} to the colour-managed reference"
+        );
+    }
+    // A control: inverting the channels (what a decoder without colour management does)
+    // is far from it.
+    let naive = pixels(&std::fs::read(common::corpus().join("jpeg/cmyk.jpg")).unwrap());
+    assert!(distance(&naive, &cmyk) > 10.0);
+
+    // An Adobe RGB photo: converted to sRGB through its profile, on every path (the fast
+    // JPEG path, libvips' thumbnail with meta=1, the crop path).
+    let adobe = means(&reference("rocket-srgb.jpg"));
+    for options in [
+        "w=320&fm=png",
+        "w=320&fm=png&meta=1",
+        "fm=png&crop=0,0,1.0,1.0",
+        "fm=png",
+    ] {
+        let r = s
+            .get(&format!("/transform/corpus/photo/rocket.jpg?{options}"))
+            .await;
+        let gap = mean_gap(means(&pixels(&r.body)), adobe);
+        assert!(
+            gap < 1.0,
+            "{options}: channel means {gap} from the reference"
+        );
+    }
+    let unmanaged = pixels(&std::fs::read(common::corpus().join("photo/rocket.jpg")).unwrap());
+    assert!(mean_gap(means(&unmanaged), adobe) > 5.0);
+}
+
+#[tokio::test]
 async fn rotation_applies_after_orientation_and_before_the_box() {
     let s = Server::with_corpus();
     assert_eq!(

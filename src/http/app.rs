@@ -1,8 +1,10 @@
 //! What the handlers share: the configuration, the fetcher with its originals cache, the
-//! image pool, the result cache and, when a browser is configured, the renderer.
+//! image pool, the result cache, when a browser is configured, the renderer and, in demo
+//! mode, the gallery page.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::results::Results;
@@ -22,6 +24,8 @@ pub struct App {
     pub(super) metrics: Option<&'static PrometheusHandle>,
     /// None when the configured browser executable does not exist.
     pub(super) renderer: Option<Arc<Renderer>>,
+    /// Demo mode's page at `/`, made once at start (it depends on the configuration only).
+    pub(super) gallery: Option<Bytes>,
 }
 
 impl App {
@@ -60,8 +64,12 @@ impl App {
         if renderer.is_none() {
             tracing::warn!(chromium = %config.chromium.display(), "browser not found: /screenshot answers 503");
         }
+        let gallery = config
+            .demo
+            .then(|| Bytes::from(crate::demo::gallery::page(&config)));
         Ok(Self {
             renderer,
+            gallery,
             results: Results::new(config.result_cache_bytes),
             metrics: telemetry::recorder(),
             pool,

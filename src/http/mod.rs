@@ -73,7 +73,8 @@ impl<B, S> HttpService<B> for S where
 /// process or served.
 pub fn service<B: http_body::Body + Send + Sync + 'static>(app: Arc<App>) -> impl HttpService<B> {
     let metrics_here = app.config.metrics_bind.is_none();
-    stack(app, Routes::main(metrics_here))
+    let gallery = app.gallery.is_some();
+    stack(app, Routes::main(metrics_here).with_gallery(gallery))
 }
 
 fn stack<B: http_body::Body + Send + Sync + 'static>(

@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
-    RETRY_AFTER, VARY,
+    HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER, VARY,
 };
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
@@ -155,6 +155,27 @@ pub fn text(status: StatusCode, body: &str) -> Response<Body> {
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// A whole HTML page of ours (demo mode's gallery): never cached, and allowed to load
+/// nothing but this server's images and its own inline style.
+pub fn html(page: Bytes) -> Response<Body> {
+    let length = page.len();
+    let mut resp = Response::new(Full::new(page));
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+        ),
     );
     resp
 }

@@ -17,6 +17,8 @@ pub enum Route {
     Health,
     Ready,
     Metrics,
+    /// `/`, demo mode's gallery page; served only by a listener that has one.
+    Gallery,
     /// No endpoint: 404, never signed, labelled `other`.
     NotFound,
 }
@@ -32,7 +34,7 @@ struct Endpoint {
     signed: bool,
 }
 
-const ENDPOINTS: [Endpoint; 6] = [
+const ENDPOINTS: [Endpoint; 7] = [
     Endpoint {
         route: Route::Transform,
         path: "/transform",
@@ -69,6 +71,12 @@ const ENDPOINTS: [Endpoint; 6] = [
         subpaths: false,
         signed: false,
     },
+    Endpoint {
+        route: Route::Gallery,
+        path: "/",
+        subpaths: false,
+        signed: false,
+    },
 ];
 
 impl Route {
@@ -94,10 +102,12 @@ impl Route {
 }
 
 /// Which routes one listener serves: the main one serves every endpoint (`/metrics` unless
-/// it has an address of its own), the metrics listener only `/metrics`.
+/// it has an address of its own, `/` only in demo mode), the metrics listener only
+/// `/metrics`.
 #[derive(Clone, Copy, Debug)]
 pub struct Routes {
     metrics: bool,
+    gallery: bool,
     everything_else: bool,
 }
 
@@ -106,14 +116,21 @@ impl Routes {
     pub fn main(metrics: bool) -> Self {
         Self {
             metrics,
+            gallery: false,
             everything_else: true,
         }
+    }
+
+    /// The same, serving demo mode's gallery at `/` when `gallery` is true.
+    pub fn with_gallery(self, gallery: bool) -> Self {
+        Self { gallery, ..self }
     }
 
     /// `FERROTYPE_METRICS_BIND`'s listener.
     pub fn metrics_only() -> Self {
         Self {
             metrics: true,
+            gallery: false,
             everything_else: false,
         }
     }
@@ -136,6 +153,7 @@ impl Routes {
         });
         match found.map(|e| e.route) {
             Some(Route::Metrics) if self.metrics => Route::Metrics,
+            Some(Route::Gallery) if !self.gallery => Route::NotFound,
             Some(Route::Metrics) | None => Route::NotFound,
             Some(_) if !self.everything_else => Route::NotFound,
             Some(route) => route,
@@ -166,6 +184,7 @@ mod tests {
             ("/health", Route::Health, "/health", false),
             ("/health/x", Route::NotFound, "other", false),
             ("/metrics", Route::Metrics, "/metrics", false),
+            // Outside demo mode, no page at the root.
             ("/", Route::NotFound, "other", false),
             ("/wp-admin/x", Route::NotFound, "other", false),
         ] {
@@ -174,6 +193,23 @@ mod tests {
             assert_eq!(got.label(), label, "{path}");
             assert_eq!(got.signed(), signed, "{path}");
         }
+    }
+
+    #[test]
+    fn the_gallery_is_the_root_only_in_demo_mode() {
+        let demo = Routes::main(true).with_gallery(true);
+        assert_eq!(demo.decide("/"), Route::Gallery);
+        assert_eq!(Route::Gallery.label(), "/");
+        assert!(!Route::Gallery.signed());
+        for path in ["/x", "//", "/index.html"] {
+            assert_eq!(demo.decide(path), Route::NotFound, "{path}");
+        }
+        assert_eq!(demo.decide("/health"), Route::Health);
+        assert_eq!(Routes::main(true).decide("/"), Route::NotFound);
+        assert_eq!(
+            Routes::metrics_only().with_gallery(true).decide("/"),
+            Route::NotFound
+        );
     }
 
     #[test]

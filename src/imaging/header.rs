@@ -15,6 +15,8 @@ pub(super) struct Header {
     pub pages: u32,
     pub orientation: i32,
     pub has_alpha: bool,
+    /// Whether an ICC profile is embedded.
+    pub has_profile: bool,
 }
 
 /// An original's format (sniffed, its structure checked) and its header, with the image
@@ -44,6 +46,7 @@ fn header_of(img: &VipsImage) -> Result<Header, Error> {
         pages,
         orientation: int_field(img, "orientation").unwrap_or(1),
         has_alpha: img.hasalpha(),
+        has_profile: has_field(img, PROFILE),
     })
 }
 
@@ -63,6 +66,9 @@ impl Header {
         }
     }
 }
+
+/// libvips' name for the embedded ICC profile.
+pub(super) const PROFILE: &str = "icc-profile-data";
 
 /// Whether `img` has metadata `field`. Asking libvips for a missing field fails and leaves
 /// a message in its process-wide error buffer, where it would spoil the next real error.

@@ -2,7 +2,7 @@
 //! (through its TurboJPEG API) decodes it already reduced by 2, 4 or 8 in its DCT, with
 //! its fast IDCT and plain chroma upsampling — what Pillow's `draft` mode does — and the
 //! rest of the way is a Lanczos3 resize, the kernel of libvips' own thumbnail, done in the
-//! worker's thread with SIMD (fast_image_resize) rather than through a libvips pipeline. When the decoded image is going to be shrunk again, the accurate IDCT and the
+//! worker's thread with SIMD (`resample`) rather than through a libvips pipeline. When the decoded image is going to be shrunk again, the accurate IDCT and the
 //! smooth upsampling buy nothing visible (the unit test compares both paths over the
 //! corpus at the output size: SSIM ≥ 0.99, PSNR ≥ 40 dB).
 //!
@@ -11,10 +11,10 @@
 
 use std::ffi::{c_char, c_int, c_uchar, c_ulong, c_void, CStr};
 
-use rs_vips::voption::{Setter, VOption};
-use rs_vips::{enums, VipsImage};
+use rs_vips::VipsImage;
 
 use super::header::Header;
+use super::resample::{lanczos, Pixels};
 use super::{corrupt, Error};
 
 #[link(name = "turbojpeg")]
@@ -150,52 +150,13 @@ pub(super) fn shrink(
     }
     // libvips' loader leaves out the last, partial row and column of a reduced decode (an
     // edge of fewer source pixels than the others): so does this path.
-    let kept = (w / denom, h / denom);
-    Some(
-        resize(pixels, bands, (dw, dh), kept, (tw, th))
-            .and_then(|img| upright(img, header.orientation)),
-    )
-}
-
-/// The decoded pixels (`bands` of 1 or 3, `dw` × `dh` of which the top left `kw` × `kh`
-/// are kept) resized to `target` with a Lanczos3 kernel, as libvips' thumbnail does, in
-/// this thread (SIMD, fast_image_resize), as a libvips image in grey or sRGB.
-fn resize(
-    pixels: Vec<u8>,
-    bands: i64,
-    (dw, dh): (i64, i64),
-    (kw, kh): (i64, i64),
-    (tw, th): (u32, u32),
-) -> Result<VipsImage, Error> {
-    use fast_image_resize::images::Image;
-    use fast_image_resize::pixels::PixelType;
-    use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
-    let (kind, interpretation) = if bands == 1 {
-        (PixelType::U8, "b-w")
-    } else {
-        (PixelType::U8x3, "srgb")
+    let decoded = Pixels {
+        data: &pixels,
+        size: (dw as u32, dh as u32),
+        bands: bands as u8,
     };
-    let failed = |e: &dyn std::fmt::Display| {
-        tracing::debug!(detail = %e, "resize failed");
-        Error::Corrupt("could not resize it".into())
-    };
-    let src = Image::from_vec_u8(dw as u32, dh as u32, pixels, kind).map_err(|e| failed(&e))?;
-    let mut dst = Image::new(tw, th, kind);
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .crop(0.0, 0.0, kw as f64, kh as f64);
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|e| failed(&e))?;
-    VipsImage::new_from_memory_copy(
-        dst.buffer(),
-        tw as i32,
-        th as i32,
-        bands as i32,
-        enums::BandFormat::Uchar,
-    )
-    .and_then(|img| img.copy_with_opts(VOption::new().set("interpretation", interpretation)))
-    .map_err(corrupt)
+    let kept = ((w / denom) as u32, (h / denom) as u32);
+    Some(lanczos(&decoded, kept, (tw, th)).and_then(|img| upright(img, header.orientation)))
 }
 
 /// `img`, stored with EXIF `orientation`, turned upright.

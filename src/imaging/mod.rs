@@ -11,6 +11,7 @@
 //! - `steps` — one file per processing step (trim, crop, fit, filters, pixelate, pad,
 //!   watermarks, colour, metadata);
 //! - `encode` — the output format, the savers and `max_bytes`;
+//! - `resample` — SIMD Lanczos3 resizes of pixels in memory (`jpeg`, watermarks);
 //! - `analyse` — what `/info` needs; `pool` — where all of it runs.
 
 pub mod analyse;
@@ -20,6 +21,7 @@ mod jpeg;
 mod pipeline;
 mod plan;
 pub mod pool;
+mod resample;
 mod setup;
 pub mod sniff;
 mod steps;
@@ -37,7 +39,7 @@ use crate::options::{Accepts, Format, Qualities, TransformSpec};
 use crate::telemetry::Stage;
 use encode::{choose_format, CountingSemaphore};
 use header::{open, Header};
-use pipeline::finish;
+use pipeline::{finish, Original};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
@@ -132,7 +134,7 @@ impl Imaging {
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<(VipsImage, Format), Error> {
-        let (source, _, header) = open(bytes)?;
+        let (source, opened, header) = open(bytes)?;
         if let Some(page) = spec.page {
             if page >= header.pages {
                 return Err(Error::NoSuchPage {
@@ -149,7 +151,14 @@ impl Imaging {
             1
         };
         self.check_pixels(pixels(header.width, header.height, frames))?;
-        let resized = self.resize(bytes, source, &header, spec, frames)?;
+        let original = Original {
+            bytes,
+            format: source,
+            header,
+            opened,
+            frames,
+        };
+        let resized = self.resize(&original, spec)?;
         let img = finish(resized, spec, format, frames, &self.watermarks)?;
         Ok((img, format))
     }

@@ -5,7 +5,7 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
-use super::header::Header;
+use super::header::{Header, PROFILE};
 use super::plan::{oriented, Plan};
 use super::sniff::SourceFormat;
 use super::steps::watermark::{self, Watermarks};
@@ -14,6 +14,16 @@ use super::steps::{
 };
 use super::{corrupt, Error, Imaging};
 use crate::options::{Flip, Format, Rect, Rotation, TransformSpec};
+
+/// The original being transformed: its bytes, the format sniffed from them, its header
+/// and the image opened on them (header only), and how many frames are kept.
+pub(super) struct Original<'a> {
+    pub bytes: &'a [u8],
+    pub format: SourceFormat,
+    pub header: Header,
+    pub opened: VipsImage,
+    pub frames: u32,
+}
 
 /// What the steps after the resize start from: the resized frames and their plan.
 pub(super) struct Resized {
@@ -25,16 +35,14 @@ impl Imaging {
     /// Loads, orients, cuts and resizes: everything up to the planned `resized` size.
     pub(super) fn resize(
         &self,
-        bytes: &[u8],
-        source: SourceFormat,
-        header: &Header,
+        original: &Original,
         spec: &TransformSpec,
-        frames: u32,
     ) -> Result<Resized, Error> {
-        let full = oriented(header, spec.rotate);
+        let frames = original.frames;
+        let full = oriented(&original.header, spec.rotate);
         if let Some(threshold) = spec.trim {
             // The border is found in the pixels: the whole image, at full size.
-            let img = self.decode(bytes, source, spec, frames, 1.0)?;
+            let img = self.decode(original, spec, 1.0)?;
             let first = img
                 .extract_area(0, 0, img.get_width(), img.get_page_height())
                 .map_err(corrupt)?;
@@ -61,12 +69,12 @@ impl Imaging {
             let scale = |to: u32, from: u32| f64::from(to) / f64::from(from);
             let scale =
                 scale(plan.resized.0, region.width).max(scale(plan.resized.1, region.height));
-            let img = self.decode(bytes, source, spec, frames, scale)?;
+            let img = self.decode(original, spec, scale)?;
             return self.cut(img, region, full, plan, frames);
         }
         let plan = self.plan(full, spec, frames)?;
         Ok(Resized {
-            img: self.load(bytes, source, header, spec, plan.resized, frames)?,
+            img: self.load(original, spec, plan.resized)?,
             plan,
         })
     }
@@ -77,15 +85,14 @@ impl Imaging {
     /// blended with one outside it: the resize comes after the cut.
     fn decode(
         &self,
-        bytes: &[u8],
-        source: SourceFormat,
+        original: &Original,
         spec: &TransformSpec,
-        frames: u32,
         scale: f64,
     ) -> Result<VipsImage, Error> {
+        let frames = original.frames;
         let mut opts = VOption::new().set("fail-on", "error");
         let scale = scale.min(1.0);
-        match source {
+        match original.format {
             SourceFormat::Jpeg => {
                 let shrink = [8, 4, 2]
                     .into_iter()
@@ -104,8 +111,9 @@ impl Imaging {
         if frames > 1 {
             opts = opts.set("n", frames as i32);
         }
-        let img = VipsImage::new_from_buffer_with_opts(bytes, "", opts)
+        let img = VipsImage::new_from_buffer_with_opts(original.bytes, "", opts)
             .and_then(|img| img.autorot())
+            .and_then(|img| colour::embedded_to_srgb(img, None))
             .map_err(corrupt)?;
         per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip)).map_err(corrupt)
     }
@@ -144,13 +152,11 @@ impl Imaging {
     /// load: by the fast JPEG path when it applies, else by libvips' thumbnail.
     fn load(
         &self,
-        bytes: &[u8],
-        source: SourceFormat,
-        header: &Header,
+        original: &Original,
         spec: &TransformSpec,
         size: (u32, u32),
-        frames: u32,
     ) -> Result<VipsImage, Error> {
+        let frames = original.frames;
         let before_rot = if spec.rotate.swaps_axes() {
             (size.1, size.0)
         } else {
@@ -158,14 +164,29 @@ impl Imaging {
         };
         // The fast JPEG path drops metadata, which `meta=0` strips anyway.
         let shrunk = (!spec.keep_metadata)
-            .then(|| self.shrink_jpeg(bytes, source, header, before_rot))
+            .then(|| {
+                self.shrink_jpeg(
+                    original.bytes,
+                    original.format,
+                    &original.header,
+                    before_rot,
+                )
+            })
             .flatten();
         let img = match shrunk {
             // Made from pixels in memory, so any step may read it out of order: unlike the
             // thumbnail, it needs no copy, and the encoder computes it in one pass (one
-            // libvips sink instead of two, each a round trip to its worker thread).
-            Some(img) => img?,
-            None => thumbnail(bytes, before_rot, spec.page, frames)?,
+            // libvips sink instead of two, each a round trip to its worker thread). Its
+            // pixels come without the profile, converted here, after the resize.
+            Some(img) => {
+                let profile = original
+                    .header
+                    .has_profile
+                    .then(|| original.opened.get_blob(PROFILE).ok())
+                    .flatten();
+                colour::embedded_to_srgb(img?, profile.as_deref()).map_err(corrupt)?
+            }
+            None => thumbnail(original, before_rot, spec.page)?,
         };
         if spec.rotate != Rotation::R0 || spec.flip != Flip::default() {
             return per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip))
@@ -176,11 +197,11 @@ impl Imaging {
 }
 
 fn thumbnail(
-    bytes: &[u8],
+    original: &Original,
     (w, h): (u32, u32),
     page: Option<u32>,
-    frames: u32,
 ) -> Result<VipsImage, Error> {
+    let frames = original.frames;
     let mut load = Vec::new();
     if let Some(p) = page {
         load.push(format!("page={p}"));
@@ -196,7 +217,12 @@ fn thumbnail(
     if !load.is_empty() {
         opts = opts.set("option-string", load.as_str());
     }
-    let img = VipsImage::thumbnail_buffer_with_opts(bytes, w as i32, opts).map_err(corrupt)?;
+    if original.header.has_profile {
+        // Through the embedded profile (after the shrink, where it is cheap).
+        opts = opts.set("export-profile", "srgb");
+    }
+    let img =
+        VipsImage::thumbnail_buffer_with_opts(original.bytes, w as i32, opts).map_err(corrupt)?;
     // The thumbnail streams from the decoder and can be read once, top to bottom; rotation,
     // smart crops and frame splitting read it out of order. The resized image is small
     // (bounded by the pixel limit), so it is decoded into memory once, here.
@@ -216,9 +242,7 @@ pub(super) fn finish(
     let img = colour::to_srgb(img).map_err(corrupt)?;
     let output = plan.output();
     let margin = spec.device(spec.watermark.margin);
-    let overlays = marks
-        .overlays(&spec.watermark, output, margin)
-        .map_err(corrupt)?;
+    let overlays = marks.overlays(&spec.watermark, output, margin)?;
     let img = per_frame(&img, frames, |frame| {
         let mut f = fit::fit(frame, plan.canvas, spec, format)?;
         f = filters::filters(f, spec)?;

@@ -105,6 +105,7 @@ mod tests {
             pages: 1,
             orientation,
             has_alpha: false,
+            has_profile: false,
         };
         Plan::new(oriented(&header, spec.rotate), &spec)
     }

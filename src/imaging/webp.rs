@@ -8,6 +8,8 @@ use std::ffi::{c_float, c_int, c_void};
 
 use rs_vips::{enums, VipsImage};
 
+use super::resample::pixels_of;
+
 #[link(name = "webp")]
 extern "C" {
     fn WebPEncodeRGB(
@@ -39,7 +41,7 @@ pub(super) fn encode(img: &VipsImage, quality: u8) -> Option<Result<Vec<u8>, ()>
         return None;
     }
     let (width, height) = (img.get_width(), img.get_height());
-    let Some(pixels) = pixels(img) else {
+    let Some(pixels) = pixels_of(img) else {
         return Some(Err(()));
     };
     if pixels.len() != (width as usize) * (height as usize) * (bands as usize) {
@@ -74,24 +76,6 @@ pub(super) fn encode(img: &VipsImage, quality: u8) -> Option<Result<Vec<u8>, ()>
     Some(if bytes.is_empty() { Err(()) } else { Ok(bytes) })
 }
 
-/// The image computed into memory; `None` when libvips fails (rs-vips' own
-/// `write_to_memory` does not say so).
-fn pixels(img: &VipsImage) -> Option<Vec<u8>> {
-    use rs_vips::bindings::{g_free, vips_image_write_to_memory};
-    let mut size = 0;
-    // SAFETY: the image is valid; libvips returns a buffer of `size` bytes it allocated with
-    // g_malloc, or NULL, and the buffer is freed once after being copied.
-    unsafe {
-        let buffer = vips_image_write_to_memory(img.as_mut_ptr(), &mut size);
-        if buffer.is_null() {
-            return None;
-        }
-        let pixels = std::slice::from_raw_parts(buffer.cast::<u8>(), size).to_vec();
-        g_free(buffer);
-        Some(pixels)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use rs_vips::voption::{Setter, VOption};
@@ -109,7 +93,7 @@ mod tests {
         // Pixels only: what `finish` hands the encoder for `meta=0`.
         let bare = |img: VipsImage| {
             VipsImage::new_from_memory_copy(
-                &super::pixels(&img).unwrap(),
+                &crate::imaging::resample::pixels_of(&img).unwrap(),
                 img.get_width(),
                 img.get_height(),
                 img.get_bands(),

@@ -1,6 +1,7 @@
 //! The endpoints: each handler parses its request, calls the module that does the work,
 //! and answers. [`dispatch`] follows the route the route layer decided.
 
+mod gallery;
 mod info;
 mod probes;
 mod screenshot;
@@ -27,6 +28,7 @@ pub async fn dispatch<B>(app: &App, req: Request<B>) -> Response<Body> {
         Route::Health => Ok(text(StatusCode::OK, "ok")),
         Route::Ready => Ok(probes::ready(app).await),
         Route::Metrics => Ok(probes::metrics(app)),
+        Route::Gallery => gallery::page(app),
         Route::NotFound => Err(Error::NoRoute),
     };
     answered.unwrap_or_else(|e| {

@@ -1,9 +1,35 @@
-//! Colour: everything to 8-bit sRGB, and alpha flattened onto `bg` for JPEG.
+//! Colour: embedded ICC profiles honoured, everything to 8-bit sRGB (CMYK without a
+//! profile through libvips' built-in CMYK profile), and alpha flattened onto `bg` for JPEG.
 
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
+use crate::imaging::header::{has_field, PROFILE};
 use crate::options::{Format, Rgba};
+
+/// `img` converted to sRGB through its embedded ICC profile, or `profile` when given (the
+/// fast JPEG path's pixels come without their metadata). A profile lcms cannot use is
+/// ignored, as browsers do.
+pub(in crate::imaging) fn embedded_to_srgb(
+    img: VipsImage,
+    profile: Option<&[u8]>,
+) -> rs_vips::Result<VipsImage> {
+    let mut img = img;
+    if let Some(p) = profile {
+        img = img.copy()?;
+        img.set_blob_copy(PROFILE, p)?;
+    }
+    if !has_field(&img, PROFILE) {
+        return Ok(img);
+    }
+    match img.icc_transform_with_opts("srgb", VOption::new().set("embedded", true)) {
+        Ok(converted) => Ok(converted),
+        Err(e) => {
+            tracing::debug!(error = %e, "embedded ICC profile ignored");
+            Ok(img)
+        }
+    }
+}
 
 /// Converts to 8-bit sRGB (keeping alpha) whatever the colour space and depth.
 pub(in crate::imaging) fn to_srgb(img: VipsImage) -> rs_vips::Result<VipsImage> {

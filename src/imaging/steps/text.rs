@@ -4,9 +4,11 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
+use crate::imaging::resample::{lanczos, pixels_of, Pixels};
 use crate::options::Rgba;
 
 /// How big the text should be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(in crate::imaging) enum Goal {
     Width(u32),
     Height(u32),
@@ -28,7 +30,6 @@ pub(in crate::imaging) fn render(
         colour.b,
         escape(text)
     );
-    const BASE_DPI: f64 = 72.0;
     let draw = |dpi: f64| {
         VipsImage::text_with_opts(
             &markup,
@@ -40,24 +41,50 @@ pub(in crate::imaging) fn render(
         .ok()
         .filter(|img| img.get_width() > 0 && img.get_height() > 0)
     };
-    let sample = draw(BASE_DPI)?;
-    let (w0, h0) = (
-        f64::from(sample.get_width()),
-        f64::from(sample.get_height()),
-    );
-    let wanted = match goal {
-        Goal::Width(w) => f64::from(w) / w0,
-        Goal::Height(h) => f64::from(h) / h0,
+    // How much bigger the drawn text should be, for the goal and the room.
+    let short_of = |img: &VipsImage| {
+        let (w, h) = (f64::from(img.get_width()), f64::from(img.get_height()));
+        let wanted = match goal {
+            Goal::Width(goal) => f64::from(goal) / w,
+            Goal::Height(goal) => f64::from(goal) / h,
+        };
+        wanted.min(f64::from(room.0) / w).min(f64::from(room.1) / h)
     };
-    let fits = (f64::from(room.0) / w0).min(f64::from(room.1) / h0);
-    let img = draw(BASE_DPI * wanted.min(fits))?;
-    // Pango's sizes are not quite linear in the DPI: whatever still overflows is shrunk.
-    let over = (f64::from(img.get_width()) / f64::from(room.0))
-        .max(f64::from(img.get_height()) / f64::from(room.1));
-    if over > 1.0 {
-        return img.resize(1.0 / over).ok();
+    // Drawn once, at a DPI guessed from the font's usual proportions (at 72 DPI its ink is
+    // about 10 px tall and 6 px a character): Pango's layout costs more than the resize
+    // that corrects the guess. Only a guess too small is drawn again, at the right DPI.
+    let chars = text.chars().count().max(1) as f64;
+    let by_width = |w: u32| 72.0 * f64::from(w) / (6.0 * chars);
+    let by_height = |h: u32| 72.0 * f64::from(h) / 10.0;
+    let guess = match goal {
+        Goal::Width(w) => by_width(w),
+        Goal::Height(h) => by_height(h),
     }
-    Some(img)
+    .min(by_width(room.0))
+    .min(by_height(room.1));
+    let mut img = draw(guess)?;
+    let scale = short_of(&img);
+    if scale > 1.05 {
+        img = draw(guess * scale)?;
+    }
+    let scale = short_of(&img);
+    if scale >= 0.98 {
+        return Some(img);
+    }
+    shrink(&img, scale)
+}
+
+/// `img` (RGBA) made `scale` times smaller by the SIMD resampler.
+fn shrink(img: &VipsImage, scale: f64) -> Option<VipsImage> {
+    let rgba = pixels_of(img)?;
+    let size = (img.get_width() as u32, img.get_height() as u32);
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    let pixels = Pixels {
+        data: &rgba,
+        size,
+        bands: 4,
+    };
+    lanczos(&pixels, size, (side(size.0), side(size.1))).ok()
 }
 
 /// Text for Pango's markup parser, drawn as written; control characters (but line breaks)
