@@ -29,6 +29,8 @@ async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
                 "?w=200",
                 "?w=100&h=100&fit=cover&fm=webp",
                 "?fm=png&page=0",
+                // The steps that decode differently: the cut path, and what follows.
+                "?trim=10&crop=0,0,0.5,0.5&pad=5&pixelate=4&wm_text=%3Cx%3E&max_bytes=2048",
             ] {
                 let target = format!("/transform/{source}/hostile/{name}{options}");
                 let r = s.get(&target).await;
