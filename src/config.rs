@@ -586,6 +586,37 @@ mod tests {
     }
 
     #[test]
+    fn presets_from_a_toml_table_or_the_environment() {
+        let toml = "keys = [\"k\"]\nwatermarks = \"logo=file:///srv/logo.png\"\nquality = \"jpeg=70\"\nonly_presets = true\n\n[presets]\nthumb = \"w=200&h=200&fit=cover\"\nmarked = \"wm=logo&wm_text=a;b\"\n";
+        let parse = |env: &[(&str, &str)]| {
+            Config::from_parts(Some((Path::new("f.toml"), toml)), &super::tests::env(env))
+        };
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.quality.jpeg, 70);
+        assert_eq!(
+            c.watermarks,
+            vec![("logo".to_owned(), PathBuf::from("/srv/logo.png"))]
+        );
+        let spec = |c: &Config, q: &str| c.catalog.parse_transform("/transform/s/a.jpg", q);
+        assert_eq!(spec(&c, "preset=thumb").unwrap().spec.width, Some(200));
+        let marked = spec(&c, "preset=marked").unwrap().spec;
+        assert_eq!(marked.watermark.text.as_deref(), Some("a;b"));
+        assert!(spec(&c, "w=10").is_err(), "only presets");
+        // The environment replaces the file's table.
+        let c = parse(&[("FERROTYPE_PRESETS", "wide=w=900")]).unwrap();
+        assert!(spec(&c, "preset=thumb").is_err());
+        assert_eq!(spec(&c, "preset=wide").unwrap().spec.width, Some(900));
+        // A bad preset is a line of its own, naming it.
+        let err = parse(&[("FERROTYPE_PRESETS", "x=w=1;bad=fit=crop")]).unwrap_err();
+        assert!(
+            err.0.iter().any(|l| l.contains("FERROTYPE_PRESETS")
+                && l.contains("\"bad\"")
+                && l.contains("fit")),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn host_patterns() {
         let hosts = parse_hosts("example.com, *.cdn.net, 127.0.0.1").unwrap();
         assert!(hosts[0].matches("EXAMPLE.com."));
