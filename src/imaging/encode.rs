@@ -136,6 +136,15 @@ pub(super) fn choose_format(
         FormatChoice::Auto if accepts.avif && !animated => Format::Avif,
         FormatChoice::Auto if accepts.webp => Format::Webp,
         FormatChoice::Auto => fallback,
+        FormatChoice::Preferred(order) => order
+            .into_iter()
+            .flatten()
+            .find(|f| match f {
+                Format::Avif => accepts.avif && !animated,
+                Format::Webp => accepts.webp,
+                _ => false,
+            })
+            .unwrap_or_else(|| source.as_output().unwrap_or(fallback)),
     }
 }
 

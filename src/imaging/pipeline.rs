@@ -39,18 +39,19 @@ impl Imaging {
         spec: &TransformSpec,
     ) -> Result<Resized, Error> {
         let frames = original.frames;
-        let full = oriented(&original.header, spec.rotate);
-        if let Some(threshold) = spec.trim {
+        let full = oriented(&original.header, spec);
+        let anchor = spec.anchor();
+        if let Some(trim) = spec.trim {
             // The border is found in the pixels: the whole image, at full size.
             let img = self.decode(original, spec, 1.0)?;
             let first = img
                 .extract_area(0, 0, img.get_width(), img.get_page_height())
                 .map_err(corrupt)?;
-            let inside = trim::find(&first, threshold).map_err(corrupt)?;
+            let inside = trim::find(&first, trim).map_err(corrupt)?;
             let region = match spec.crop {
                 Some(crop) => {
                     let r = crop
-                        .resolve((inside.width, inside.height))
+                        .resolve((inside.width, inside.height), anchor)
                         .ok_or(Error::EmptyCrop)?;
                     Rect {
                         x: inside.x + r.x,
@@ -64,7 +65,7 @@ impl Imaging {
             return self.cut(img, region, full, plan, frames);
         }
         if let Some(crop) = spec.crop {
-            let region = crop.resolve(full).ok_or(Error::EmptyCrop)?;
+            let region = crop.resolve(full, anchor).ok_or(Error::EmptyCrop)?;
             let plan = self.plan((region.width, region.height), spec, frames)?;
             let scale = |to: u32, from: u32| f64::from(to) / f64::from(from);
             let scale =
@@ -112,7 +113,13 @@ impl Imaging {
             opts = opts.set("n", frames as i32);
         }
         let img = VipsImage::new_from_buffer_with_opts(original.bytes, "", opts)
-            .and_then(|img| img.autorot())
+            .and_then(|img| {
+                if spec.ignore_orientation {
+                    Ok(img)
+                } else {
+                    img.autorot()
+                }
+            })
             .and_then(|img| colour::embedded_to_srgb(img, None))
             .map_err(corrupt)?;
         per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip)).map_err(corrupt)
@@ -162,16 +169,19 @@ impl Imaging {
         } else {
             size
         };
+        // The fast JPEG path turns the image by the header's orientation: none when
+        // `auto_rotate:0` asks to ignore it.
+        let header = Header {
+            orientation: if spec.ignore_orientation {
+                1
+            } else {
+                original.header.orientation
+            },
+            ..original.header
+        };
         // The fast JPEG path drops metadata, which `meta=0` strips anyway.
         let shrunk = (!spec.keep_metadata)
-            .then(|| {
-                self.shrink_jpeg(
-                    original.bytes,
-                    original.format,
-                    &original.header,
-                    before_rot,
-                )
-            })
+            .then(|| self.shrink_jpeg(original.bytes, original.format, &header, before_rot))
             .flatten();
         let img = match shrunk {
             // Made from pixels in memory, so any step may read it out of order: unlike the
@@ -186,7 +196,7 @@ impl Imaging {
                     .flatten();
                 colour::embedded_to_srgb(img?, profile.as_deref()).map_err(corrupt)?
             }
-            None => thumbnail(original, before_rot, spec.page)?,
+            None => thumbnail(original, before_rot, spec)?,
         };
         if spec.rotate != Rotation::R0 || spec.flip != Flip::default() {
             return per_frame(&img, frames, |f| orient::orient(f, spec.rotate, spec.flip))
@@ -199,11 +209,11 @@ impl Imaging {
 fn thumbnail(
     original: &Original,
     (w, h): (u32, u32),
-    page: Option<u32>,
+    spec: &TransformSpec,
 ) -> Result<VipsImage, Error> {
     let frames = original.frames;
     let mut load = Vec::new();
-    if let Some(p) = page {
+    if let Some(p) = spec.page {
         load.push(format!("page={p}"));
     }
     if frames > 1 {
@@ -220,6 +230,9 @@ fn thumbnail(
     if original.header.has_profile {
         // Through the embedded profile (after the shrink, where it is cheap).
         opts = opts.set("export-profile", "srgb");
+    }
+    if spec.ignore_orientation {
+        opts = opts.set("no-rotate", true);
     }
     let img =
         VipsImage::thumbnail_buffer_with_opts(original.bytes, w as i32, opts).map_err(corrupt)?;
@@ -244,7 +257,7 @@ pub(super) fn finish(
     let margin = spec.device(spec.watermark.margin);
     let overlays = marks.overlays(&spec.watermark, output, margin)?;
     let img = per_frame(&img, frames, |frame| {
-        let mut f = fit::fit(frame, plan.canvas, spec, format)?;
+        let mut f = fit::fit(frame, &plan, spec, format)?;
         f = filters::filters(f, spec)?;
         if let Some(block) = spec.pixelate {
             f = pixelate::pixelate(&f, block)?;

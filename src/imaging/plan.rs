@@ -3,23 +3,30 @@
 //! tested without libvips.
 
 use super::header::Header;
-use crate::options::{Fit, Rotation, Sides, TransformSpec};
+use crate::options::{Anchor, Fit, Sides, TransformSpec};
 
 /// Sizes in device pixels, in the final orientation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Plan {
     /// The image resized, before cropping or letterboxing.
     pub resized: (u32, u32),
     /// The image cropped or letterboxed to the box, before `pad`.
     pub canvas: (u32, u32),
+    /// Where the image sits when the canvas is larger (`contain`'s centre, or `extend`'s).
+    pub place: Anchor,
     /// `pad` in device pixels.
     pub pad: Sides,
 }
 
-/// The image's size once EXIF orientation and `rot` are applied (`flip` keeps it).
-pub(super) fn oriented(header: &Header, rotate: Rotation) -> (u32, u32) {
-    let (w, h) = header.upright();
-    if rotate.swaps_axes() {
+/// The image's size once EXIF orientation (unless ignored) and `rot` are applied (`flip`
+/// keeps it).
+pub(super) fn oriented(header: &Header, spec: &TransformSpec) -> (u32, u32) {
+    let (w, h) = if spec.ignore_orientation {
+        (header.width, header.height)
+    } else {
+        header.upright()
+    };
+    if spec.rotate.swaps_axes() {
         (h, w)
     } else {
         (w, h)
@@ -28,47 +35,95 @@ pub(super) fn oriented(header: &Header, rotate: Rotation) -> (u32, u32) {
 
 impl Plan {
     /// `size`: what is resized, in the final orientation.
-    pub fn new((fw, fh): (u32, u32), spec: &TransformSpec) -> Self {
-        let (fw, fh) = (f64::from(fw), f64::from(fh));
-        let box_ = spec.pixel_box();
-        let clamp = |s: f64| if spec.enlarge { s } else { s.min(1.0) };
+    pub fn new((w0, h0): (u32, u32), spec: &TransformSpec) -> Self {
+        let (fw, fh) = (f64::from(w0), f64::from(h0));
+        let sizing = &spec.sizing;
+        let bx = spec.pixel_box();
+        let fit = match (spec.fit, bx) {
+            (Fit::Auto, (Some(w), Some(h))) if (fw >= fh) == (w >= h) => Fit::Cover,
+            (Fit::Auto, _) => Fit::Inside,
+            (fit, _) => fit,
+        };
+        let stretches = matches!(fit, Fit::Fill | Fit::Force);
+        let ratio = |b: Option<u32>, side: f64| b.map(|b| f64::from(b) / side);
+        let (rx, ry) = (ratio(bx.0, fw), ratio(bx.1, fh));
+        let (mut sx, mut sy) = match (rx, ry) {
+            (None, None) => (1.0, 1.0),
+            // imgproxy's `force` keeps the source's size on the side not given.
+            _ if fit == Fit::Force => (rx.unwrap_or(1.0), ry.unwrap_or(1.0)),
+            (Some(r), None) | (None, Some(r)) => (r, r),
+            (Some(x), Some(y)) => match fit {
+                Fit::Fill => (x, y),
+                Fit::Outside | Fit::Cover | Fit::CoverDown => (x.max(y), x.max(y)),
+                _ => (x.min(y), x.min(y)),
+            },
+        };
+        // At least the minimum sizes (imgproxy's `min-width`, `min-height`).
+        let least = |m: Option<u32>, side: f64| m.map(|m| f64::from(spec.device(m)) / side);
+        for (m, horizontal) in [
+            (least(sizing.min.0, fw), true),
+            (least(sizing.min.1, fh), false),
+        ] {
+            let Some(m) = m else { continue };
+            if stretches {
+                if horizontal {
+                    sx = sx.max(m);
+                } else {
+                    sy = sy.max(m);
+                }
+            } else {
+                let s = sx.max(m);
+                (sx, sy) = (s, s);
+            }
+        }
+        sx *= sizing.zoom.0;
+        sy *= sizing.zoom.1;
+        if !spec.enlarge {
+            (sx, sy) = (sx.min(1.0), sy.min(1.0));
+        }
         let size = |s: f64, v: f64| ((v * s).round() as u32).max(1);
-        let both = |s: f64| (size(s, fw), size(s, fh));
-
-        let (resized, canvas) = match box_ {
-            (None, None) => ((fw as u32, fh as u32), (fw as u32, fh as u32)),
-            (Some(w), None) => {
-                let r = both(clamp(f64::from(w) / fw));
-                (r, r)
-            }
-            (None, Some(h)) => {
-                let r = both(clamp(f64::from(h) / fh));
-                (r, r)
-            }
-            (Some(w), Some(h)) => {
-                let sx = f64::from(w) / fw;
-                let sy = f64::from(h) / fh;
-                match spec.fit {
-                    Fit::Inside => {
-                        let r = both(clamp(sx.min(sy)));
-                        (r, r)
-                    }
-                    Fit::Outside => {
-                        let r = both(clamp(sx.max(sy)));
-                        (r, r)
-                    }
-                    Fit::Cover => {
-                        let r = both(clamp(sx.max(sy)));
-                        (r, (w.min(r.0), h.min(r.1)))
-                    }
-                    Fit::Contain => (both(clamp(sx.min(sy))), (w, h)),
-                    Fit::Fill => {
-                        let r = (size(clamp(sx), fw), size(clamp(sy), fh));
-                        (r, r)
-                    }
+        let resized = (size(sx, fw), size(sy, fh));
+        // The box the canvas is cut or extended to, zoomed like the image.
+        let zoomed = |b: Option<u32>, z: f64| b.map(|b| ((f64::from(b) * z).round() as u32).max(1));
+        let zb = (zoomed(bx.0, sizing.zoom.0), zoomed(bx.1, sizing.zoom.1));
+        let cut = |b: Option<u32>, r: u32| b.map_or(r, |b| b.min(r));
+        let mut canvas = match (fit, zb) {
+            (Fit::Contain, (Some(w), Some(h))) => (w, h),
+            (Fit::CoverDown, (Some(w), Some(h))) if resized.0 < w || resized.1 < h => {
+                // Too small for the box: the largest part of it with the box's shape.
+                let aspect = f64::from(w) / f64::from(h);
+                let (rw, rh) = (f64::from(resized.0), f64::from(resized.1));
+                if rw / rh > aspect {
+                    (((rh * aspect).round() as u32).max(1), resized.1)
+                } else {
+                    (resized.0, ((rw / aspect).round() as u32).max(1))
                 }
             }
+            (Fit::Cover | Fit::CoverDown, _) => (cut(zb.0, resized.0), cut(zb.1, resized.1)),
+            // A minimum size past the box is cut back to it, as imgproxy does.
+            _ if sizing.min != (None, None) && fit != Fit::Outside => {
+                (cut(zb.0, resized.0), cut(zb.1, resized.1))
+            }
+            _ => resized,
         };
+        let mut place = Anchor::default();
+        if let Some(anchor) = sizing.extend {
+            canvas = (
+                canvas.0.max(zb.0.unwrap_or(0)),
+                canvas.1.max(zb.1.unwrap_or(0)),
+            );
+            place = anchor;
+        }
+        if let (Some(anchor), (Some(w), Some(h))) = (sizing.extend_aspect, zb) {
+            let aspect = f64::from(w) / f64::from(h);
+            let (cw, ch) = (f64::from(canvas.0), f64::from(canvas.1));
+            canvas = if cw / ch < aspect {
+                ((ch * aspect).round() as u32, canvas.1)
+            } else {
+                (canvas.0, (cw / aspect).round() as u32)
+            };
+            place = anchor;
+        }
         let pad = spec.pad.map_or(Sides::default(), |p| Sides {
             top: spec.device(p.top),
             right: spec.device(p.right),
@@ -78,6 +133,7 @@ impl Plan {
         Self {
             resized,
             canvas,
+            place,
             pad,
         }
     }
@@ -107,7 +163,7 @@ mod tests {
             has_alpha: false,
             has_profile: false,
         };
-        Plan::new(oriented(&header, spec.rotate), &spec)
+        Plan::new(oriented(&header, &spec), &spec)
     }
 
     #[test]

@@ -23,8 +23,9 @@ pub use native::{parse_info, parse_source_path, parse_transform};
 pub use query::{query_pairs, Pair};
 pub use screenshot::{parse_screenshot, ScreenshotSpec, ShotType};
 pub use spec::{
-    Accepts, Crop, Fit, Flip, Format, FormatChoice, Gravity, InfoRequest, Length, Placement,
-    Qualities, Rect, Rgba, Rotation, Sides, SourceRef, TransformRequest, TransformSpec, Watermark,
+    Accepts, Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, InfoRequest, Length,
+    Placement, Qualities, Rect, Rgba, Rotation, Sides, Sizing, SourceRef, TransformRequest,
+    TransformSpec, Trim, Watermark,
 };
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

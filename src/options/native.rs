@@ -164,7 +164,7 @@ mod tests {
     use super::*;
     use crate::options::spec::{
         Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation, Sides,
-        TransformSpec,
+        TransformSpec, Trim,
     };
 
     fn spec(q: &str) -> Result<TransformSpec, Error> {
@@ -216,10 +216,10 @@ mod tests {
                 vertical: true
             }
         );
-        assert_eq!(s.trim, Some(12));
+        assert_eq!(s.trim, Some(Trim::threshold(12)));
         assert_eq!(
             s.crop,
-            Some(Crop {
+            Some(Crop::Region {
                 x: Length::Pixels(10),
                 y: Length::Fraction(0.25),
                 width: Length::Pixels(100),

@@ -5,7 +5,7 @@
 use super::catalog::Catalog;
 use super::spec::{
     Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation, Sides,
-    TransformSpec,
+    TransformSpec, Trim,
 };
 use super::values::{flag, float_in, int_in, parse_filename};
 use super::{invalid, Error};
@@ -175,7 +175,7 @@ impl Draft {
             Setting::Filename(v) => s.filename = Some(v),
             Setting::Download(v) => s.download = v,
             Setting::Flip(v) => s.flip = v,
-            Setting::Trim(v) => s.trim = Some(v),
+            Setting::Trim(v) => s.trim = Some(Trim::threshold(v)),
             Setting::Crop(v) => s.crop = Some(v),
             Setting::Pixelate(v) => s.pixelate = Some(v),
             Setting::Pad(v) => s.pad = Some(v),
@@ -340,17 +340,17 @@ fn parse_crop(v: &str) -> Result<Crop, Error> {
                 .ok_or_else(|| bad(format!("{p:?} is not a whole number of pixels 0–1000000")))
         }
     };
-    let crop = Crop {
+    let crop = Crop::Region {
         x: length(x)?,
         y: length(y)?,
         width: length(w)?,
         height: length(h)?,
     };
-    let empty = |l: Length| match l {
-        Length::Pixels(p) => p == 0,
-        Length::Fraction(f) => f == 0.0,
+    let empty = |l: &Length| match l {
+        Length::Pixels(p) => *p == 0,
+        Length::Fraction(f) => *f == 0.0,
     };
-    if empty(crop.width) || empty(crop.height) {
+    if [w, h].iter().any(|p| length(p).is_ok_and(|l| empty(&l))) {
         return Err(bad("the width and height must not be 0".into()));
     }
     Ok(crop)

@@ -11,6 +11,14 @@ pub enum Fit {
     Contain,
     Fill,
     Outside,
+    /// imgproxy's `fill-down`: `cover`, but an image too small for the box is cut to the
+    /// box's aspect ratio instead of being smaller than it.
+    CoverDown,
+    /// imgproxy's `force`: stretched to the box; a side not given keeps the source's.
+    Force,
+    /// imgproxy's `auto`: `cover` when the image and the box are both portrait or both
+    /// landscape, else `inside`.
+    Auto,
 }
 
 /// Which part of the image `cover` keeps.
@@ -134,7 +142,16 @@ pub enum FormatChoice {
     Source,
     /// Negotiate from `Accept`.
     Auto,
+    /// imgproxy's auto formats: the first of these `Accept` allows, else as `Source`.
+    Preferred([Option<Format>; 2]),
     Fixed(Format),
+}
+
+impl FormatChoice {
+    /// Whether the choice reads `Accept` (and the response varies with it).
+    pub fn negotiates(self) -> bool {
+        matches!(self, Self::Auto | Self::Preferred(_))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -189,13 +206,21 @@ impl Length {
     }
 }
 
-/// `crop`: a region in the oriented, rotated and flipped image (API.md §3).
+/// `crop`: a region in the oriented, rotated and flipped image (API.md §3), or (imgproxy)
+/// a size placed by a gravity (`None`: the image's gravity).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Crop {
-    pub x: Length,
-    pub y: Length,
-    pub width: Length,
-    pub height: Length,
+pub enum Crop {
+    Region {
+        x: Length,
+        y: Length,
+        width: Length,
+        height: Length,
+    },
+    Anchored {
+        width: Length,
+        height: Length,
+        anchor: Option<Anchor>,
+    },
 }
 
 /// A rectangle in pixels.
@@ -209,17 +234,157 @@ pub struct Rect {
 
 impl Crop {
     /// The region in an image of `size`, clipped to it; `None` when nothing is left.
-    pub fn resolve(&self, (w, h): (u32, u32)) -> Option<Rect> {
-        let x = self.x.resolve(w).min(w);
-        let y = self.y.resolve(h).min(h);
-        let width = self.width.resolve(w).min(w - x);
-        let height = self.height.resolve(h).min(h - y);
+    /// `fallback` places an anchored crop that names no gravity of its own.
+    pub fn resolve(&self, (w, h): (u32, u32), fallback: Anchor) -> Option<Rect> {
+        let (x, y, width, height) = match *self {
+            Self::Region {
+                x,
+                y,
+                width,
+                height,
+            } => {
+                let x = x.resolve(w).min(w);
+                let y = y.resolve(h).min(h);
+                (
+                    x,
+                    y,
+                    width.resolve(w).min(w - x),
+                    height.resolve(h).min(h - y),
+                )
+            }
+            Self::Anchored {
+                width,
+                height,
+                anchor,
+            } => {
+                let cw = width.resolve(w).min(w);
+                let ch = height.resolve(h).min(h);
+                let (x, y) = anchor.unwrap_or(fallback).place((w, h), (cw, ch));
+                (x, y, cw, ch)
+            }
+        };
         (width > 0 && height > 0).then_some(Rect {
             x,
             y,
             width,
             height,
         })
+    }
+}
+
+impl Anchor {
+    /// Where a `part` sits in a `whole` (top-left corner), by gravity and offset, kept
+    /// inside the whole. Smart gravities, which need the pixels, sit in the centre.
+    pub fn place(&self, whole: (u32, u32), part: (u32, u32)) -> (u32, u32) {
+        let spare = (
+            f64::from(whole.0.saturating_sub(part.0)),
+            f64::from(whole.1.saturating_sub(part.1)),
+        );
+        let offset = |o: f64, side: u32| {
+            if o.abs() < 1.0 {
+                o * f64::from(side)
+            } else {
+                o
+            }
+        };
+        let (ox, oy) = (
+            offset(self.offset.0, whole.0),
+            offset(self.offset.1, whole.1),
+        );
+        let (x, y) = match self.gravity {
+            Gravity::Focal { x, y } => (
+                x * f64::from(whole.0) - f64::from(part.0) / 2.0,
+                y * f64::from(whole.1) - f64::from(part.1) / 2.0,
+            ),
+            g => {
+                let (gx, gy) = g.compass();
+                // Offsets move away from the edge the gravity names (from the centre,
+                // right and down).
+                let along = |g: f64, spare: f64, o: f64| {
+                    if g == 1.0 {
+                        spare - o
+                    } else {
+                        g * spare + o
+                    }
+                };
+                (along(gx, spare.0, ox), along(gy, spare.1, oy))
+            }
+        };
+        (
+            x.clamp(0.0, spare.0).round() as u32,
+            y.clamp(0.0, spare.1).round() as u32,
+        )
+    }
+}
+
+impl Gravity {
+    /// Where a compass gravity sits, as fractions of the spare width and height (the
+    /// centre for the others).
+    pub fn compass(self) -> (f64, f64) {
+        match self {
+            Self::North => (0.5, 0.0),
+            Self::South => (0.5, 1.0),
+            Self::East => (1.0, 0.5),
+            Self::West => (0.0, 0.5),
+            Self::NorthEast => (1.0, 0.0),
+            Self::NorthWest => (0.0, 0.0),
+            Self::SouthEast => (1.0, 1.0),
+            Self::SouthWest => (0.0, 1.0),
+            _ => (0.5, 0.5),
+        }
+    }
+}
+
+/// A gravity and an offset from it, in CSS pixels (or, under 1, fractions of the side):
+/// where a crop is taken from, or where an image sits in a larger canvas.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Anchor {
+    pub gravity: Gravity,
+    pub offset: (f64, f64),
+}
+
+/// imgproxy's sizing options beyond the box (API.md §8).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sizing {
+    /// `min-width`, `min-height` in CSS pixels.
+    pub min: (Option<u32>, Option<u32>),
+    /// `zoom`: multiplies the result's size, after the box.
+    pub zoom: (f64, f64),
+    /// `extend`: a result smaller than the box is placed in a canvas of the box's size.
+    pub extend: Option<Anchor>,
+    /// `extend_aspect_ratio`: the canvas grows to the box's aspect ratio.
+    pub extend_aspect: Option<Anchor>,
+}
+
+impl Default for Sizing {
+    fn default() -> Self {
+        Self {
+            min: (None, None),
+            zoom: (1.0, 1.0),
+            extend: None,
+            extend_aspect: None,
+        }
+    }
+}
+
+/// `trim`: the border's tolerance and, when known, its colour; whether to cut as much
+/// from both sides of an axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trim {
+    pub threshold: u8,
+    pub colour: Option<Rgba>,
+    pub equal_horizontal: bool,
+    pub equal_vertical: bool,
+}
+
+impl Trim {
+    pub fn threshold(threshold: u8) -> Self {
+        Self {
+            threshold,
+            colour: None,
+            equal_horizontal: false,
+            equal_vertical: false,
+        }
     }
 }
 
@@ -312,9 +477,14 @@ pub struct TransformSpec {
     pub filename: Option<String>,
     pub download: bool,
     pub flip: Flip,
-    /// `trim`'s threshold, in levels of 0–255.
-    pub trim: Option<u8>,
+    pub trim: Option<Trim>,
     pub crop: Option<Crop>,
+    /// Offsets of `gravity` for `cover`'s crop (imgproxy's `g:…:x:y`), CSS pixels.
+    pub gravity_offset: (f64, f64),
+    /// imgproxy's `min-width`, `zoom`, `extend`, `extend_aspect_ratio`.
+    pub sizing: Sizing,
+    /// imgproxy's `auto_rotate:0`: EXIF orientation ignored.
+    pub ignore_orientation: bool,
     /// Block size in output pixels.
     pub pixelate: Option<u32>,
     pub pad: Option<Sides>,
@@ -329,6 +499,15 @@ impl TransformSpec {
             self.width.map(|v| self.device(v)),
             self.height.map(|v| self.device(v)),
         )
+    }
+
+    /// The gravity with its offset in device pixels (fractions stay fractions).
+    pub fn anchor(&self) -> Anchor {
+        let device = |o: f64| if o.abs() < 1.0 { o } else { o * self.dpr };
+        Anchor {
+            gravity: self.gravity,
+            offset: (device(self.gravity_offset.0), device(self.gravity_offset.1)),
+        }
     }
 
     /// CSS pixels in device pixels.

@@ -1,8 +1,13 @@
 //! URL signatures (API.md §2): the canonical form, HMAC under one of several keys, and
 //! the check of a request target (signature, then expiry).
 //!
-//! This module knows nothing of HTTP: `http::verify` applies [`check`] to every route
-//! that must be signed, before anything else about the request is looked at.
+//! This module knows nothing of HTTP: `http::verify` applies [`check`] (or, for imgproxy's
+//! dialect, [`ImgproxySigner::verify`]) to every route that must be signed, before anything
+//! else about the request is looked at.
+
+mod imgproxy;
+
+pub use imgproxy::ImgproxySigner;
 
 use std::fmt;
 use std::sync::Arc;
