@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::options::{Catalog, Qualities};
-use crate::signature::{Algorithm, Signer};
+use crate::options::imgproxy::{Dialect, WATERMARK};
+use crate::options::{Catalog, Format, Qualities};
+use crate::signature::{Algorithm, ImgproxySigner, Signer};
 
 /// All the mistakes found in one configuration, one per line.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,17 @@ pub enum SourceBase {
 pub struct Source {
     pub name: String,
     pub base: SourceBase,
+}
+
+/// imgproxy's URL dialect as configured.
+#[derive(Clone, Debug)]
+pub struct Imgproxy {
+    pub signer: ImgproxySigner,
+    /// Path prefix of its URLs: empty, or `/…` without a trailing slash.
+    pub prefix: String,
+    /// Where `local:///` sources are read.
+    pub local_root: Option<PathBuf>,
+    pub dialect: Dialect,
 }
 
 /// A host allowed for `?url=`: exact, or any subdomain of a `*.` suffix.
@@ -80,6 +92,8 @@ pub struct Config {
     pub watermarks: Vec<(String, PathBuf)>,
     /// Pango font description for `wm_text`.
     pub font: String,
+    /// imgproxy's URL dialect (API.md §8), when its keys are configured.
+    pub imgproxy: Option<Imgproxy>,
     /// Set when no configuration was given: loopback only, a generated key, bundled samples.
     pub demo: bool,
 }
@@ -113,6 +127,13 @@ const KEYS: &[&str] = &[
     "only_presets",
     "watermarks",
     "font",
+    "imgproxy_key",
+    "imgproxy_salt",
+    "imgproxy_signature_size",
+    "imgproxy_prefix",
+    "imgproxy_local_root",
+    "imgproxy_presets",
+    "imgproxy_auto_formats",
 ];
 
 /// Where each raw setting came from, for error messages.
@@ -449,6 +470,8 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         }
     });
 
+    let imgproxy = imgproxy(raw, watermarks.iter().any(|(n, _)| n == WATERMARK));
+
     let keys = if demo { vec![demo_key()] } else { keys };
     if keys.is_empty() {
         raw.errors.push(format!(
@@ -482,8 +505,89 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         catalog,
         watermarks,
         font,
+        imgproxy,
         demo,
     })
+}
+
+/// API.md §7's `FERROTYPE_IMGPROXY_*`: on when both keys and salts are set.
+fn imgproxy(raw: &mut Raw, has_watermark: bool) -> Option<Imgproxy> {
+    let text = |raw: &Raw, key: &str| raw.get(key).map(|(_, v)| v.to_owned());
+    let size = setting(raw, "imgproxy_signature_size", 32, |v| {
+        let n = number(1usize)(v)?;
+        if n > 32 {
+            return Err(format!("{n} is over 32 (an HMAC-SHA256 has 32 bytes)"));
+        }
+        Ok(n)
+    });
+    let prefix = setting(raw, "imgproxy_prefix", String::new(), |v| {
+        let v = v.trim().trim_end_matches('/');
+        if v.is_empty() || (v.starts_with('/') && !v.contains(['?', '#', ' '])) {
+            Ok(v.to_owned())
+        } else {
+            Err(format!("expected a path such as /img, got {v:?}"))
+        }
+    });
+    let local_root = setting(raw, "imgproxy_local_root", None, |v| {
+        let dir = PathBuf::from(v.trim());
+        if dir.is_dir() {
+            Ok(Some(dir))
+        } else {
+            Err(format!("{v:?} is not a directory"))
+        }
+    });
+    let auto_formats = setting(raw, "imgproxy_auto_formats", Vec::new(), |v| {
+        list(v)
+            .map(|f| match f {
+                "avif" => Ok(Format::Avif),
+                "webp" => Ok(Format::Webp),
+                other => Err(format!("{other:?}: expected avif or webp")),
+            })
+            .collect()
+    });
+    let dialect = setting(
+        raw,
+        "imgproxy_presets",
+        Dialect::new(auto_formats.clone(), has_watermark),
+        |v| {
+            let mut dialect = Dialect::new(auto_formats.clone(), has_watermark);
+            for item in list(v) {
+                let (name, options) = item
+                    .split_once('=')
+                    .ok_or_else(|| format!("expected name=options, got {item:?}"))?;
+                dialect
+                    .add_preset(name.trim(), options.trim())
+                    .map_err(|e| format!("preset {:?}: {e}", name.trim()))?;
+            }
+            Ok(dialect)
+        },
+    );
+    let (keys, salts) = (text(raw, "imgproxy_key"), text(raw, "imgproxy_salt"));
+    let (keys, salts) = match (keys, salts) {
+        (None, None) => return None,
+        (Some(k), Some(s)) => (k, s),
+        (Some(_), None) | (None, Some(_)) => {
+            raw.errors.push(format!(
+                "{PREFIX}IMGPROXY_KEY and {PREFIX}IMGPROXY_SALT: set both (with as many values each) or neither"
+            ));
+            return None;
+        }
+    };
+    let keys: Vec<&str> = list(&keys).collect();
+    let salts: Vec<&str> = list(&salts).collect();
+    match ImgproxySigner::new(&keys, &salts, size) {
+        Ok(signer) => Some(Imgproxy {
+            signer,
+            prefix,
+            local_root,
+            dialect,
+        }),
+        Err(e) => {
+            raw.errors
+                .push(format!("{PREFIX}IMGPROXY_KEY, {PREFIX}IMGPROXY_SALT: {e}"));
+            None
+        }
+    }
 }
 
 /// `name=file:///path,…`: the names checked, the files read later (at start, by the app).

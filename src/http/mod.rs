@@ -74,7 +74,13 @@ impl<B, S> HttpService<B> for S where
 pub fn service<B: http_body::Body + Send + Sync + 'static>(app: Arc<App>) -> impl HttpService<B> {
     let metrics_here = app.config.metrics_bind.is_none();
     let gallery = app.gallery.is_some();
-    stack(app, Routes::main(metrics_here).with_gallery(gallery))
+    let imgproxy = app.config.imgproxy.as_ref().map(|i| i.prefix.clone());
+    stack(
+        app,
+        Routes::main(metrics_here)
+            .with_gallery(gallery)
+            .with_imgproxy(imgproxy.as_deref()),
+    )
 }
 
 fn stack<B: http_body::Body + Send + Sync + 'static>(
@@ -82,6 +88,11 @@ fn stack<B: http_body::Body + Send + Sync + 'static>(
     routes: Routes,
 ) -> impl HttpService<B> {
     let signer = app.config.signer.clone();
+    let imgproxy = app
+        .config
+        .imgproxy
+        .as_ref()
+        .map(|i| (i.signer.clone(), i.prefix.as_str()));
     let deadline = app.config.fetch_timeout + PROCESSING_BUDGET;
     ServiceBuilder::new()
         .map_response(boxed)
@@ -110,7 +121,7 @@ fn stack<B: http_body::Body + Send + Sync + 'static>(
             CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(verify::layer(signer))
+        .layer(verify::with_imgproxy(signer, imgproxy))
         .service_fn(move |req: Request<B>| {
             let app = app.clone();
             async move {

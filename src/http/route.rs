@@ -6,6 +6,8 @@
 //! Adding an endpoint is a row in [`ENDPOINTS`] and an arm in `http::dispatch`, which the
 //! compiler asks for.
 
+use std::sync::Arc;
+
 use http::Request;
 
 /// An endpoint, or none.
@@ -19,6 +21,8 @@ pub enum Route {
     Metrics,
     /// `/`, demo mode's gallery page; served only by a listener that has one.
     Gallery,
+    /// imgproxy's dialect (API.md §8): any other path under its prefix, when configured.
+    Imgproxy,
     /// No endpoint: 404, never signed, labelled `other`.
     NotFound,
 }
@@ -92,10 +96,14 @@ impl Route {
 
     /// The label of logs and metrics: a closed set, nothing taken from the client.
     pub fn label(self) -> &'static str {
-        self.endpoint().map_or("other", |e| e.path)
+        match self {
+            Self::Imgproxy => "imgproxy",
+            _ => self.endpoint().map_or("other", |e| e.path),
+        }
     }
 
-    /// Whether requests to it must be signed.
+    /// Whether requests to it must carry ferrotype's signature (API.md §2); imgproxy's
+    /// dialect carries its own.
     pub fn signed(self) -> bool {
         self.endpoint().is_some_and(|e| e.signed)
     }
@@ -104,11 +112,13 @@ impl Route {
 /// Which routes one listener serves: the main one serves every endpoint (`/metrics` unless
 /// it has an address of its own, `/` only in demo mode), the metrics listener only
 /// `/metrics`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Routes {
     metrics: bool,
     gallery: bool,
     everything_else: bool,
+    /// imgproxy's prefix, when the dialect is on.
+    imgproxy: Option<Arc<str>>,
 }
 
 impl Routes {
@@ -118,6 +128,7 @@ impl Routes {
             metrics,
             gallery: false,
             everything_else: true,
+            imgproxy: None,
         }
     }
 
@@ -132,18 +143,27 @@ impl Routes {
             metrics: true,
             gallery: false,
             everything_else: false,
+            imgproxy: None,
+        }
+    }
+
+    /// The same, serving imgproxy's dialect under `prefix` (empty: the root).
+    pub fn with_imgproxy(self, prefix: Option<&str>) -> Self {
+        Self {
+            imgproxy: prefix.map(Arc::from),
+            ..self
         }
     }
 
     /// `req` with its route attached, for the layers and the dispatch after it.
-    pub fn route<B>(self, mut req: Request<B>) -> Request<B> {
+    pub fn route<B>(&self, mut req: Request<B>) -> Request<B> {
         let route = self.decide(req.uri().path());
         req.extensions_mut().insert(route);
         req
     }
 
     /// The route of a request path (without its query).
-    pub fn decide(self, path: &str) -> Route {
+    pub fn decide(&self, path: &str) -> Route {
         let found = ENDPOINTS.iter().find(|e| {
             path == e.path
                 || (e.subpaths
@@ -153,11 +173,27 @@ impl Routes {
         });
         match found.map(|e| e.route) {
             Some(Route::Metrics) if self.metrics => Route::Metrics,
+            Some(Route::Metrics) => Route::NotFound,
+            _ if !self.everything_else => Route::NotFound,
             Some(Route::Gallery) if !self.gallery => Route::NotFound,
-            Some(Route::Metrics) | None => Route::NotFound,
-            Some(_) if !self.everything_else => Route::NotFound,
+            None if self.imgproxy_path(path) => Route::Imgproxy,
+            None => Route::NotFound,
             Some(route) => route,
         }
+    }
+}
+
+impl Routes {
+    /// `{prefix}/{signature}/{something}`: imgproxy's shape, under its prefix.
+    fn imgproxy_path(&self, path: &str) -> bool {
+        self.imgproxy.as_deref().is_some_and(|prefix| {
+            path.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| {
+                    rest.split_once('/')
+                        .is_some_and(|(sig, more)| !sig.is_empty() && !more.is_empty())
+                })
+        })
     }
 }
 

@@ -1,6 +1,6 @@
-//! The signature requirement (API.md §2, §5) as a tower layer: every request whose
+//! The signature requirement (API.md §2, §5, §8) as a tower layer: every request whose
 //! [`Route`] is signed is checked — signature, then expiry — before the inner service
-//! runs, so an unsigned URL learns nothing else about the server: not whether its options
+//! runs (imgproxy's dialect: its own signature here, its expiry with its options), so an unsigned URL learns nothing else about the server: not whether its options
 //! parse, not whether the source exists, not even whether it has expired.
 //!
 //! ```
@@ -27,32 +27,55 @@
 //! # });
 //! ```
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::{Request, Response};
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
+use super::handlers::imgproxy::split_signature;
 use super::response::error_response;
 use super::route::Route;
 use super::Body;
-use crate::signature::{self, Signer};
+use crate::signature::{self, ImgproxySigner, Signer};
 use crate::Error;
 
 /// Checks the raw request target of signed routes against the configured keys.
 #[derive(Clone, Debug)]
 pub struct VerifySignature {
     signer: Signer,
+    /// imgproxy's signer and prefix, when the dialect is on.
+    imgproxy: Option<(ImgproxySigner, Arc<str>)>,
 }
 
 /// The layer; it reads the [`Route`] the route layer decided.
 pub fn layer(signer: Signer) -> ValidateRequestHeaderLayer<VerifySignature> {
-    ValidateRequestHeaderLayer::custom(VerifySignature { signer })
+    with_imgproxy(signer, None)
+}
+
+/// [`layer`], checking imgproxy's signature too on its routes (its signer and prefix).
+pub fn with_imgproxy(
+    signer: Signer,
+    imgproxy: Option<(ImgproxySigner, &str)>,
+) -> ValidateRequestHeaderLayer<VerifySignature> {
+    ValidateRequestHeaderLayer::custom(VerifySignature {
+        signer,
+        imgproxy: imgproxy.map(|(s, prefix)| (s, Arc::from(prefix))),
+    })
 }
 
 impl<B> ValidateRequest<B> for VerifySignature {
     type ResponseBody = Body;
 
     fn validate(&mut self, req: &mut Request<B>) -> Result<(), Response<Body>> {
+        if Route::of(req) == Route::Imgproxy {
+            let verified = self.imgproxy.as_ref().and_then(|(signer, prefix)| {
+                let (signature, path) = split_signature(prefix, req.uri().path())?;
+                signer.verify(signature, path).ok()
+            });
+            return verified
+                .ok_or_else(|| error_response(&Error::from(signature::Error::BadSignature)));
+        }
         if !Route::of(req).signed() {
             return Ok(());
         }

@@ -18,7 +18,15 @@ impl Imaging {
         spec: &TransformSpec,
         format: Format,
     ) -> Result<Output, Error> {
-        let quality = spec.quality.or(self.qualities.of(format));
+        let quality = spec
+            .quality
+            .or_else(|| {
+                spec.format_quality
+                    .iter()
+                    .find(|(f, _)| *f == format)
+                    .map(|(_, q)| *q)
+            })
+            .or(self.qualities.of(format));
         let strip = !spec.keep_metadata;
         match (spec.max_bytes, quality) {
             (Some(limit), Some(q)) => self.encode_within(img, strip, format, q, limit as usize),

@@ -118,6 +118,9 @@ impl Imaging {
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<Output, Error> {
+        if let Some(original) = self.pass_through(bytes, spec, accepts)? {
+            return Ok(original);
+        }
         let (img, format) = {
             let _processing = Stage::start("processing");
             self.prepare(bytes, spec, accepts)?
@@ -125,6 +128,30 @@ impl Imaging {
         // libvips is lazy: the steps after the thumbnail run inside the encoder.
         let _encoding = Stage::start("encoding");
         self.encode(&img, spec, format)
+    }
+
+    /// The original as it is, for imgproxy's `skip_processing` and `raw`: when its format is
+    /// listed and is the output's. Sniffed, checked and held to the pixel limit all the same.
+    fn pass_through(
+        &self,
+        bytes: &[u8],
+        spec: &TransformSpec,
+        accepts: Accepts,
+    ) -> Result<Option<Output>, Error> {
+        if spec.pass_through.is_empty() {
+            return Ok(None);
+        }
+        let (source, _, header) = open(bytes)?;
+        let animated = source.animates() && header.pages > 1;
+        let format = choose_format(spec.format, source, header.has_alpha, animated, accepts);
+        if source.as_output() != Some(format) || !spec.pass_through.contains(&format) {
+            return Ok(None);
+        }
+        self.check_pixels(pixels(header.width, header.height, header.pages))?;
+        Ok(Some(Output {
+            bytes: bytes.to_vec(),
+            format,
+        }))
     }
 
     /// The decoded, resized and finished image, and the format to write it in.

@@ -254,7 +254,10 @@ pub(super) fn finish(
     let Resized { img, plan } = resized;
     let img = colour::to_srgb(img).map_err(corrupt)?;
     let output = plan.output();
-    let margin = spec.device(spec.watermark.margin);
+    let margin = (
+        spec.device(spec.watermark.margin.0),
+        spec.device(spec.watermark.margin.1),
+    );
     let overlays = marks.overlays(&spec.watermark, output, margin)?;
     let img = per_frame(&img, frames, |frame| {
         let mut f = fit::fit(frame, &plan, spec, format)?;

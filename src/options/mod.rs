@@ -8,9 +8,11 @@
 //! - `setting` — one transform option parsed into a typed setting, settings into a spec;
 //! - `catalog` — the operator's presets (parsed at start) and watermark names;
 //! - `native` — ferrotype's own `/transform` and `/info` URLs;
+//! - `imgproxy` — imgproxy's URL dialect (API.md §8) into the same typed request;
 //! - `screenshot` — `/screenshot`'s ImgKit-style options.
 
 mod catalog;
+pub mod imgproxy;
 mod native;
 mod query;
 mod screenshot;

@@ -239,7 +239,7 @@ mod tests {
         let wm = &s.watermark;
         assert_eq!(wm.text.as_deref(), Some("<b> &"));
         assert_eq!(wm.placement, Placement::Tile);
-        assert_eq!((wm.opacity, wm.scale, wm.margin), (0.5, Some(0.3), 0));
+        assert_eq!((wm.opacity, wm.scale, wm.margin), (0.5, Some(0.3), (0, 0)));
         assert_eq!((wm.colour.r, wm.colour.g), (255, 0));
         assert_eq!(s.max_bytes, Some(20000));
         for (q, name) in [

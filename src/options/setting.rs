@@ -4,8 +4,8 @@
 
 use super::catalog::Catalog;
 use super::spec::{
-    Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation, Sides,
-    TransformSpec, Trim,
+    Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation,
+    Sides, TransformSpec, Trim,
 };
 use super::values::{flag, float_in, int_in, parse_filename};
 use super::{invalid, Error};
@@ -44,6 +44,20 @@ pub(super) enum Setting {
     WmMargin(u32),
     WmColour(Rgba),
     MaxBytes(u32),
+    // What only imgproxy's dialect sets (API.md §8).
+    NoWidth,
+    NoHeight,
+    Anchor(Anchor),
+    MinWidth(u32),
+    MinHeight(u32),
+    Zoom(f64, f64),
+    Extend(Option<Anchor>),
+    ExtendAspect(Option<Anchor>),
+    TrimWith(Trim),
+    IgnoreOrientation(bool),
+    FormatQuality(Format, u8),
+    WmMargins(u32, u32),
+    PassThrough(Vec<Format>),
 }
 
 /// A `/transform` option's value; `None` when `name` is not a transform option.
@@ -124,6 +138,19 @@ impl Setting {
             Self::WmMargin(_) => "wm_margin",
             Self::WmColour(_) => "wm_color",
             Self::MaxBytes(_) => "max_bytes",
+            Self::NoWidth => "width",
+            Self::NoHeight => "height",
+            Self::Anchor(_) => "gravity",
+            Self::MinWidth(_) => "min-width",
+            Self::MinHeight(_) => "min-height",
+            Self::Zoom(..) => "zoom",
+            Self::Extend(_) => "extend",
+            Self::ExtendAspect(_) => "extend_aspect_ratio",
+            Self::TrimWith(_) => "trim",
+            Self::IgnoreOrientation(_) => "auto_rotate",
+            Self::FormatQuality(..) => "format_quality",
+            Self::WmMargins(..) => "watermark",
+            Self::PassThrough(_) => "skip_processing",
         }
     }
 
@@ -184,9 +211,29 @@ impl Draft {
             Setting::WmPlacement(v) => wm.placement = v,
             Setting::WmOpacity(v) => wm.opacity = v,
             Setting::WmScale(v) => wm.scale = Some(v),
-            Setting::WmMargin(v) => wm.margin = v,
+            Setting::WmMargin(v) => wm.margin = (v, v),
             Setting::WmColour(v) => wm.colour = v,
             Setting::MaxBytes(v) => s.max_bytes = Some(v),
+            Setting::NoWidth => s.width = None,
+            Setting::NoHeight => s.height = None,
+            Setting::Anchor(a) => {
+                s.gravity = a.gravity;
+                s.gravity_offset = a.offset;
+                self.focal = (None, None);
+            }
+            Setting::MinWidth(v) => s.sizing.min.0 = Some(v),
+            Setting::MinHeight(v) => s.sizing.min.1 = Some(v),
+            Setting::Zoom(x, y) => s.sizing.zoom = (x, y),
+            Setting::Extend(v) => s.sizing.extend = v,
+            Setting::ExtendAspect(v) => s.sizing.extend_aspect = v,
+            Setting::TrimWith(v) => s.trim = Some(v),
+            Setting::IgnoreOrientation(v) => s.ignore_orientation = v,
+            Setting::FormatQuality(f, q) => {
+                s.format_quality.retain(|(g, _)| *g != f);
+                s.format_quality.push((f, q));
+            }
+            Setting::WmMargins(x, y) => wm.margin = (x, y),
+            Setting::PassThrough(v) => s.pass_through = v,
         }
     }
 
@@ -275,7 +322,7 @@ fn parse_rotation(v: &str) -> Result<Rotation, Error> {
 }
 
 /// `digits` hex digits: RGB in 3 or 6, RGBA in 8.
-fn parse_colour(name: &'static str, v: &str, digits: &[usize]) -> Result<Rgba, Error> {
+pub(super) fn parse_colour(name: &'static str, v: &str, digits: &[usize]) -> Result<Rgba, Error> {
     let bad = || {
         let counts: Vec<String> = digits.iter().map(usize::to_string).collect();
         invalid(

@@ -431,8 +431,8 @@ pub struct Watermark {
     pub opacity: f64,
     /// Width as a fraction of the output's width.
     pub scale: Option<f64>,
-    /// CSS pixels from the edges.
-    pub margin: u32,
+    /// CSS pixels from the edges, horizontally and vertically (between tiles for `tile`).
+    pub margin: (u32, u32),
     pub colour: Rgba,
 }
 
@@ -444,7 +444,7 @@ impl Default for Watermark {
             placement: Placement::default(),
             opacity: 1.0,
             scale: None,
-            margin: 10,
+            margin: (10, 10),
             colour: Rgba::default(),
         }
     }
@@ -485,6 +485,11 @@ pub struct TransformSpec {
     pub sizing: Sizing,
     /// imgproxy's `auto_rotate:0`: EXIF orientation ignored.
     pub ignore_orientation: bool,
+    /// imgproxy's `format_quality`: the quality of some formats when `q` is not given.
+    pub format_quality: Vec<(Format, u8)>,
+    /// imgproxy's `skip_processing`: originals in these formats are answered as they are
+    /// when the output format is theirs; `raw` (every format) sets them all.
+    pub pass_through: Vec<Format>,
     /// Block size in output pixels.
     pub pixelate: Option<u32>,
     pub pad: Option<Sides>,
@@ -527,13 +532,18 @@ pub enum SourceRef {
     },
     /// `?url=`: an absolute http(s) URL.
     Url(url::Url),
+    /// imgproxy's `local:///path`, under `FERROTYPE_IMGPROXY_LOCAL_ROOT`: checked segments.
+    Local { segments: Vec<String> },
+    /// imgproxy's `s3://bucket/key`.
+    S3 { bucket: String, key: String },
 }
 
 impl SourceRef {
     /// The last path segment, used as the default download name.
     pub fn file_name(&self) -> Option<String> {
         let last = match self {
-            Self::Named { segments, .. } => segments.last().cloned(),
+            Self::Named { segments, .. } | Self::Local { segments } => segments.last().cloned(),
+            Self::S3 { key, .. } => key.rsplit('/').next().map(str::to_owned),
             Self::Url(u) => u
                 .path_segments()
                 .and_then(|mut s| s.next_back())

@@ -24,6 +24,8 @@ pub enum Refusal {
     PrivateAddress(IpAddr, String),
     #[error("scheme {0:?} is not http or https")]
     Scheme(String),
+    #[error("S3 bucket {0:?} is not in FERROTYPE_S3_BUCKETS")]
+    Bucket(String),
 }
 
 #[derive(Clone, Debug, Default)]

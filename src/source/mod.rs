@@ -52,6 +52,8 @@ pub struct Fetcher {
     max_bytes: u64,
     deadline: Duration,
     originals: DiskCache,
+    /// imgproxy's `local://` root.
+    local_root: Option<PathBuf>,
 }
 
 /// An original, opened but not read (an image worker reads it: a request waiting for one
@@ -106,6 +108,7 @@ impl Fetcher {
             max_bytes: config.max_source_bytes,
             deadline: config.fetch_timeout,
             originals,
+            local_root: config.imgproxy.as_ref().and_then(|i| i.local_root.clone()),
         })
     }
 
@@ -154,6 +157,15 @@ impl Fetcher {
                         false,
                     ),
                 }
+            }
+            SourceRef::Local { segments } => {
+                let root = self.local_root.as_deref().ok_or(Error::NotFound)?;
+                let blob = open_file(root, segments, self.max_bytes).await?;
+                return Ok(Original { blob, url: None });
+            }
+            // No bucket may be read until S3 sources exist (API.md §8, §9).
+            SourceRef::S3 { bucket, .. } => {
+                return Err(Refusal::Bucket(bucket.clone()).into());
             }
             SourceRef::Url(url) => {
                 // Refused before the cache is consulted: a URL the policy forbids today must

@@ -2,6 +2,7 @@
 //! and answers. [`dispatch`] follows the route the route layer decided.
 
 mod gallery;
+pub(super) mod imgproxy;
 mod info;
 mod probes;
 mod screenshot;
@@ -23,6 +24,7 @@ pub async fn dispatch<B>(app: &App, req: Request<B>) -> Response<Body> {
     }
     let answered = match Route::of(&req) {
         Route::Transform => transform::handle(app, &req).await,
+        Route::Imgproxy => imgproxy::handle(app, &req).await,
         Route::Info => info::handle(app, &req).await,
         Route::Screenshot => screenshot::handle(app, &req).await,
         Route::Health => Ok(text(StatusCode::OK, "ok")),

@@ -8,7 +8,7 @@ use crate::http::negotiate;
 use crate::http::response::{ImageMeta, Rendered};
 use crate::http::results::Job;
 use crate::http::Body;
-use crate::options::{Accepts, FormatChoice};
+use crate::options::{Accepts, TransformRequest};
 use crate::Error;
 
 pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Body>, Error> {
@@ -17,7 +17,17 @@ pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Bo
         .config
         .catalog
         .parse_transform(uri.path(), uri.query().unwrap_or(""))?;
-    let negotiated = request.spec.format == FormatChoice::Auto;
+    run(app, req, request).await
+}
+
+/// A parsed transform, from any dialect: the result cache, the original, the pool, the
+/// answer.
+pub(super) async fn run<B>(
+    app: &App,
+    req: &Request<B>,
+    request: TransformRequest,
+) -> Result<Response<Body>, Error> {
+    let negotiated = request.spec.format.negotiates();
     let accepts = if negotiated {
         negotiate::accepts(req.headers())
     } else {

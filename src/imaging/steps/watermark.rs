@@ -105,7 +105,7 @@ impl Watermarks {
         &self,
         wm: &Watermark,
         size: (u32, u32),
-        margin: u32,
+        margin: (u32, u32),
     ) -> Result<Vec<VipsImage>, Error> {
         if !wm.draws() {
             return Ok(Vec::new());
@@ -163,12 +163,12 @@ fn prepare(img: &VipsImage) -> rs_vips::Result<VipsImage> {
 
 /// The space a watermark may take: the frame less its margins (the whole frame when the
 /// margins leave nothing, and for tiles).
-fn room((w, h): (u32, u32), margin: u32, placement: Placement) -> (u32, u32) {
-    let inner = |side: u32| match side.checked_sub(margin.saturating_mul(2)) {
+fn room((w, h): (u32, u32), margin: (u32, u32), placement: Placement) -> (u32, u32) {
+    let inner = |side: u32, m: u32| match side.checked_sub(m.saturating_mul(2)) {
         Some(r) if r > 0 && placement != Placement::Tile => r,
         _ => side,
     };
-    (inner(w).max(1), inner(h).max(1))
+    (inner(w, margin.0).max(1), inner(h, margin.1).max(1))
 }
 
 fn translucent(img: &VipsImage, opacity: f64) -> rs_vips::Result<VipsImage> {
@@ -186,12 +186,14 @@ pub(in crate::imaging) fn draw(
     frame: &VipsImage,
     overlay: &VipsImage,
     placement: Placement,
-    margin: u32,
+    margin: (u32, u32),
 ) -> rs_vips::Result<VipsImage> {
     let (w, h) = (frame.get_width(), frame.get_height());
     if placement == Placement::Tile {
-        let gap = margin as i32;
-        let (tw, th) = (overlay.get_width() + gap, overlay.get_height() + gap);
+        let (tw, th) = (
+            overlay.get_width() + margin.0 as i32,
+            overlay.get_height() + margin.1 as i32,
+        );
         let tile = overlay.embed_with_opts(
             0,
             0,
@@ -208,7 +210,7 @@ pub(in crate::imaging) fn draw(
     }
     let (ow, oh) = (overlay.get_width().min(w), overlay.get_height().min(h));
     let overlay = overlay.extract_area(0, 0, ow, oh)?;
-    let m = margin as i32;
+    let (mx, my) = (margin.0 as i32, margin.1 as i32);
     let (gx, gy) = match placement {
         Placement::Center => (0.5, 0.5),
         Placement::North => (0.5, 0.0),
@@ -220,7 +222,7 @@ pub(in crate::imaging) fn draw(
         Placement::SouthWest => (0.0, 1.0),
         Placement::SouthEast | Placement::Tile => (1.0, 1.0),
     };
-    let place = |g: f64, side: i32, size: i32| {
+    let place = |g: f64, side: i32, size: i32, m: i32| {
         let at = if g == 0.0 {
             m
         } else if g == 1.0 {
@@ -230,7 +232,7 @@ pub(in crate::imaging) fn draw(
         };
         at.clamp(0, side - size)
     };
-    over(frame, &overlay, place(gx, w, ow), place(gy, h, oh))
+    over(frame, &overlay, place(gx, w, ow, mx), place(gy, h, oh, my))
 }
 
 /// `overlay` composited over the part of `frame` it covers, only that part computed, in
