@@ -31,7 +31,7 @@ bench: deps
 	$(CARGO) bench --locked
 
 ## Fuzz the parsers of untrusted input for FUZZ_SECONDS each (default 600): URL → canonical
-## form → options, and the page, ICC and EXIF parsers of /info.
+## form → options, imgproxy's paths and signatures, and the page, ICC and EXIF parsers of /info.
 # cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them, and
 # without a sanitizer runtime (none ships with stable) libFuzzer still finds panics.
 # FUZZ_SECONDS per target.
@@ -39,7 +39,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGET_DIR ?= $(CURDIR)/fuzz/target
 fuzz: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in url_options metadata; do \
+	for t in url_options metadata imgproxy_path; do \
 	  mkdir -p fuzz/corpus/$$t fuzz/seeds/$$t && \
 	  (cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t \
 		corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536) || exit 1; \

@@ -6,7 +6,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ferrotype::options::imgproxy::Dialect;
 use ferrotype::options::{parse_transform, Catalog};
+use ferrotype::signature::{split_signature, ImgproxySigner};
 
 /// (bench name, path, raw query): what a responsive-image front end sends most, the
 /// smallest useful request, and the `?url=` proxy form, whose URL parse is the costly part.
@@ -48,6 +50,32 @@ fn parse(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| catalog.parse_transform(black_box(path), black_box(query)))
         });
+    }
+    group.finish();
+
+    // imgproxy's dialect: what `http::verify` and its handler do before any I/O — the
+    // signature split off and checked, then the path parsed.
+    let signer = ImgproxySigner::new(&["736563726574"], &["68656C6C6F"], 32).expect("signer");
+    let dialect = Dialect::new(Vec::new(), false);
+    let mut group = c.benchmark_group("imgproxy");
+    for (name, path) in [
+        (
+            "plain",
+            "/rs:fill:300:400:0/g:sm/q:75/plain/https://images.example.com/photos/2024/cat.jpg@webp",
+        ),
+        (
+            "base64",
+            "/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png",
+        ),
+    ] {
+        let full = format!("/{}{path}", signer.sign(path));
+        let check = |full: &str| {
+            let (signature, signed) = split_signature("", full).expect("splits");
+            signer.verify(signature, signed).expect("verifies");
+            dialect.parse(signed).expect("parses")
+        };
+        check(&full);
+        group.bench_function(name, |b| b.iter(|| check(black_box(&full))));
     }
     group.finish();
 }

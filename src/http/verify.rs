@@ -33,11 +33,10 @@ use std::time::SystemTime;
 use http::{Request, Response};
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
-use super::handlers::imgproxy::split_signature;
 use super::response::error_response;
 use super::route::Route;
 use super::Body;
-use crate::signature::{self, ImgproxySigner, Signer};
+use crate::signature::{self, split_signature, ImgproxySigner, Signer};
 use crate::Error;
 
 /// Checks the raw request target of signed routes against the configured keys.

@@ -113,6 +113,14 @@ impl ImgproxySigner {
     }
 }
 
+/// The signature segment and the path it signs (from the `/` after it) of a request path
+/// under `prefix`.
+pub fn split_signature<'a>(prefix: &str, path: &'a str) -> Option<(&'a str, &'a str)> {
+    let rest = path.strip_prefix(prefix)?.strip_prefix('/')?;
+    let slash = rest.find('/')?;
+    Some((&rest[..slash], &rest[slash..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +164,17 @@ mod tests {
         assert!(short
             .verify("oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8", PATH)
             .is_err());
+    }
+
+    #[test]
+    fn the_signature_segment() {
+        assert_eq!(
+            split_signature("", "/sig/w:1/plain/x"),
+            Some(("sig", "/w:1/plain/x"))
+        );
+        assert_eq!(split_signature("/img", "/img/sig/x"), Some(("sig", "/x")));
+        assert_eq!(split_signature("/img", "/sig/x"), None);
+        assert_eq!(split_signature("", "/sig"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 mod imgproxy;
 
-pub use imgproxy::ImgproxySigner;
+pub use imgproxy::{split_signature, ImgproxySigner};
 
 use std::fmt;
 use std::sync::Arc;

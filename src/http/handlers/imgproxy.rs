@@ -8,7 +8,8 @@ use http::{Request, Response};
 use super::{transform, App};
 use crate::http::Body;
 use crate::options::imgproxy::Dialect;
-use crate::{signature, Error};
+use crate::signature::{self, split_signature};
+use crate::Error;
 
 pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Body>, Error> {
     let imgproxy = app.config.imgproxy.as_ref().ok_or(Error::NoRoute)?;
@@ -23,14 +24,6 @@ pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Bo
     }
     let parsed = imgproxy.dialect.parse(signed)?;
     transform::run(app, req, parsed.request).await
-}
-
-/// The signature segment and the path it signs (from the `/` after it), of a request
-/// path under `prefix`.
-pub fn split_signature<'a>(prefix: &str, path: &'a str) -> Option<(&'a str, &'a str)> {
-    let rest = path.strip_prefix(prefix)?.strip_prefix('/')?;
-    let slash = rest.find('/')?;
-    Some((&rest[..slash], &rest[slash..]))
 }
 
 fn signed_path<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {

@@ -2,7 +2,7 @@
 //! and answers. [`dispatch`] follows the route the route layer decided.
 
 mod gallery;
-pub(super) mod imgproxy;
+mod imgproxy;
 mod info;
 mod probes;
 mod screenshot;
