@@ -315,6 +315,33 @@ async fn effects_metadata_formats_and_delivery() {
     );
 }
 
+/// The EXIF fields of an output, by name (kamadak-exif, not libvips).
+fn exif_fields(body: &[u8]) -> Vec<String> {
+    exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(body))
+        .map(|e| e.fields().map(|f| f.tag.to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_copyright_is_kept_as_imgproxy_keeps_it() {
+    let s = server("", &[]);
+    // The original credits "Martin Klapetek" as Artist, beside its camera's fields and a
+    // thumbnail.
+    for ext in ["jpg", "webp", "png"] {
+        let r = get(&s, &format!("/w:300/{PHOTO}@{ext}")).await;
+        let fields = exif_fields(&r.body);
+        assert!(fields.contains(&"Artist".to_owned()), "{ext}: {fields:?}");
+        assert!(!fields.contains(&"Model".to_owned()), "{ext}: {fields:?}");
+        assert!(r.body.windows(15).any(|w| w == b"Martin Klapetek"), "{ext}");
+        // kcr:0 strips it with the rest.
+        let r = get(&s, &format!("/w:300/kcr:0/{PHOTO}@{ext}")).await;
+        assert!(exif_fields(&r.body).is_empty(), "{ext}");
+    }
+    // An original without credits gets no EXIF at all.
+    assert!(exif_fields(&get(&s, &format!("/w:300/{SMALL}")).await.body).is_empty());
+}
+
 #[tokio::test]
 async fn presets_auto_formats_and_errors() {
     let s = server(

@@ -6,6 +6,7 @@ use std::sync::{Condvar, Mutex};
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
+use super::header::has_field;
 use super::sniff::SourceFormat;
 use super::webp;
 use super::{vips_message, Error, Imaging, Output};
@@ -27,7 +28,9 @@ impl Imaging {
                     .map(|(_, q)| *q)
             })
             .or(self.qualities.of(format));
-        let strip = !spec.keep_metadata;
+        // With `meta=0`, metadata is gone by now, except the credits `keep_copyright` left:
+        // then the savers must write them.
+        let strip = !spec.keep_metadata && !has_field(img, "exif-data");
         match (spec.max_bytes, quality) {
             (Some(limit), Some(q)) => self.encode_within(img, strip, format, q, limit as usize),
             _ => self.encode_at(img, strip, format, quality),
@@ -101,7 +104,13 @@ impl Imaging {
                     return Ok(Output { bytes, format });
                 }
                 img.webpsave_buffer_with_opts(VOption::new().set("Q", q).set("strip", strip))
-                    .map(|b| if strip { strip_webp_metadata(b) } else { b })
+                    .map(|b| {
+                        if strip {
+                            strip_webp_metadata(b)
+                        } else {
+                            bare_webp_exif(b)
+                        }
+                    })
             }
             Format::Avif => {
                 let _slot = self.avif.acquire();
@@ -179,6 +188,39 @@ pub(super) fn strip_webp_metadata(webp: Vec<u8>) -> Vec<u8> {
                 out.extend_from_slice(&webp[i..end]);
                 if let Some(flags) = out.get_mut(at) {
                     *flags &= !(EXIF_FLAG | XMP_FLAG);
+                }
+            }
+            _ => out.extend_from_slice(&webp[i..end]),
+        }
+        i = end;
+    }
+    let riff_size = u32::try_from(out.len() - 8).unwrap_or(u32::MAX);
+    out[4..8].copy_from_slice(&riff_size.to_le_bytes());
+    out
+}
+
+/// The WebP container's `EXIF` chunk without the `Exif\0\0` prefix libvips 8.14 copies
+/// from JPEG's APP1: in WebP the chunk holds the TIFF structure itself, and readers that
+/// follow the specification (browsers' and kamadak-exif's) find nothing otherwise.
+pub(super) fn bare_webp_exif(webp: Vec<u8>) -> Vec<u8> {
+    const PREFIX: &[u8] = b"Exif\0\0";
+    if webp.len() < 12 || &webp[0..4] != b"RIFF" || &webp[8..12] != b"WEBP" {
+        return webp;
+    }
+    let mut out = webp[..12].to_vec();
+    let mut i = 12;
+    while i + 8 <= webp.len() {
+        let size =
+            u32::from_le_bytes([webp[i + 4], webp[i + 5], webp[i + 6], webp[i + 7]]) as usize;
+        let end = (i + 8 + size + (size & 1)).min(webp.len());
+        let payload = &webp[(i + 8).min(end)..(i + 8 + size).min(end)];
+        match payload.strip_prefix(PREFIX) {
+            Some(tiff) if &webp[i..i + 4] == b"EXIF" => {
+                out.extend_from_slice(b"EXIF");
+                out.extend_from_slice(&(tiff.len() as u32).to_le_bytes());
+                out.extend_from_slice(tiff);
+                if tiff.len() % 2 == 1 {
+                    out.push(0);
                 }
             }
             _ => out.extend_from_slice(&webp[i..end]),

@@ -186,7 +186,7 @@ impl Imaging {
             frames,
         };
         let resized = self.resize(&original, spec)?;
-        let img = finish(resized, spec, format, frames, &self.watermarks)?;
+        let img = finish(resized, spec, format, &original, &self.watermarks)?;
         Ok((img, format))
     }
 

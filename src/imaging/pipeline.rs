@@ -248,9 +248,10 @@ pub(super) fn finish(
     resized: Resized,
     spec: &TransformSpec,
     format: Format,
-    frames: u32,
+    original: &Original,
     marks: &Watermarks,
 ) -> Result<VipsImage, Error> {
+    let frames = original.frames;
     let Resized { img, plan } = resized;
     let img = colour::to_srgb(img).map_err(corrupt)?;
     let output = plan.output();
@@ -276,6 +277,10 @@ pub(super) fn finish(
     let mut img = img.copy().map_err(corrupt)?;
     if !spec.keep_metadata {
         metadata::strip(&mut img);
+        if spec.keep_copyright {
+            let credits = metadata::credits(original.bytes);
+            metadata::attach_credits(&mut img, &credits).map_err(corrupt)?;
+        }
     }
     Ok(img)
 }

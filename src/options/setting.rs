@@ -58,6 +58,7 @@ pub(super) enum Setting {
     FormatQuality(Format, u8),
     WmMargins(u32, u32),
     PassThrough(Vec<Format>),
+    KeepCopyright(bool),
 }
 
 /// A `/transform` option's value; `None` when `name` is not a transform option.
@@ -151,6 +152,7 @@ impl Setting {
             Self::FormatQuality(..) => "format_quality",
             Self::WmMargins(..) => "watermark",
             Self::PassThrough(_) => "skip_processing",
+            Self::KeepCopyright(_) => "keep_copyright",
         }
     }
 
@@ -234,6 +236,7 @@ impl Draft {
             }
             Setting::WmMargins(x, y) => wm.margin = (x, y),
             Setting::PassThrough(v) => s.pass_through = v,
+            Setting::KeepCopyright(v) => s.keep_copyright = v,
         }
     }
 

@@ -487,6 +487,9 @@ pub struct TransformSpec {
     pub ignore_orientation: bool,
     /// imgproxy's `format_quality`: the quality of some formats when `q` is not given.
     pub format_quality: Vec<(Format, u8)>,
+    /// imgproxy's `keep_copyright`: when metadata is stripped, the EXIF Artist and
+    /// Copyright stay.
+    pub keep_copyright: bool,
     /// imgproxy's `skip_processing`: originals in these formats are answered as they are
     /// when the output format is theirs; `raw` (every format) sets them all.
     pub pass_through: Vec<Format>,

@@ -90,6 +90,8 @@ impl Dialect {
     pub fn parse(&self, path: &str) -> Result<ImgproxyRequest, Error> {
         let parts = path::split(path)?;
         let mut draft = Draft::default();
+        // imgproxy keeps the copyright by default (IMGPROXY_KEEP_COPYRIGHT).
+        draft.apply(Setting::KeepCopyright(true));
         if let Some(default) = self.presets.get(DEFAULT_PRESET) {
             for s in default {
                 draft.apply(s.clone());
@@ -226,7 +228,7 @@ mod tests {
             ("/f:bmp/plain/http://h/a.jpg", "format"),
             ("/plain/http://h/a.jpg@tiff", "format"),
             ("/pr:nope/plain/http://h/a.jpg", "preset"),
-            ("/kcr:1/plain/http://h/a.jpg", "keep_copyright"),
+            ("/kcr:2/plain/http://h/a.jpg", "keep_copyright"),
         ] {
             let err = parse(path).unwrap_err();
             assert!(

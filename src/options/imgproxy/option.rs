@@ -265,12 +265,7 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
             Ok(Parsed::Settings(out))
         }
         "strip_metadata" => one(S::Meta(!a.flag(0)?)),
-        "keep_copyright" => match a.flag(0)? {
-            false => Ok(Parsed::Settings(Vec::new())),
-            true => Err(a.bad(
-                "keeping only the copyright is not supported; strip_metadata:0 keeps all metadata",
-            )),
-        },
+        "keep_copyright" => one(S::KeepCopyright(a.flag(0)?)),
         "strip_color_profile" => match a.flag(0)? {
             true => Ok(Parsed::Settings(Vec::new())),
             false => {
@@ -551,11 +546,12 @@ impl Args<'_> {
         }
     }
 
-    /// imgproxy's booleans: `1`, `t`, `true` or `0`, `f`, `false`.
+    /// imgproxy's booleans, as Go's `strconv.ParseBool` reads them (Python clients write
+    /// `True`).
     fn flag(&self, i: usize) -> Result<bool, Error> {
         match self.required(i)? {
-            "1" | "t" | "true" => Ok(true),
-            "0" | "f" | "false" => Ok(false),
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
             other => Err(self.bad(format!("expected 1, t, true, 0, f or false, got {other:?}"))),
         }
     }
