@@ -248,6 +248,46 @@ mod tests {
     }
 
     #[test]
+    fn crops_extends_and_offsets() {
+        use crate::options::spec::{Anchor, Crop, Length};
+        let s = parse("/c:0.5:100:sm/ex:1:soea:5:6/g:nowe:10:0.25/plain/http://h/a.jpg")
+            .unwrap()
+            .request
+            .spec;
+        assert_eq!(
+            s.crop,
+            Some(Crop::Anchored {
+                width: Length::Fraction(0.5),
+                height: Length::Pixels(100),
+                anchor: Some(Anchor {
+                    gravity: Gravity::Attention,
+                    offset: (0.0, 0.0)
+                }),
+            })
+        );
+        assert_eq!(
+            s.sizing.extend,
+            Some(Anchor {
+                gravity: Gravity::SouthEast,
+                offset: (5.0, 6.0)
+            })
+        );
+        assert_eq!(
+            (s.gravity, s.gravity_offset),
+            (Gravity::NorthWest, (10.0, 0.25))
+        );
+        assert!(parse("/ex:1:sm/plain/http://h/a.jpg").is_err());
+        // Go's booleans, as imgproxy reads them.
+        assert!(
+            parse("/el:True/plain/http://h/a.jpg")
+                .unwrap()
+                .request
+                .spec
+                .enlarge
+        );
+    }
+
+    #[test]
     fn presets_and_defaults() {
         let mut d = Dialect::new(vec![Format::Avif, Format::Webp], false);
         d.add_preset("default", "q:70").unwrap();

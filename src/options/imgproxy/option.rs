@@ -151,8 +151,9 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
                     Length::Pixels(v.round() as u32)
                 })
             };
+            // `sm` is allowed, as in imgproxy; a crop's smart gravity takes the centre.
             let anchor = (a.args.len() > 2)
-                .then(|| anchor(&a, 2, false))
+                .then(|| anchor(&a, 2, true))
                 .transpose()?;
             one(S::Crop(Crop::Anchored {
                 width: side(0)?,
