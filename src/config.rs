@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use crate::options::imgproxy::{Dialect, WATERMARK};
 use crate::options::{Catalog, Format, Qualities};
 use crate::signature::{Algorithm, ImgproxySigner, Signer};
+use crate::source::S3Settings;
 
 /// All the mistakes found in one configuration, one per line.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum SourceBase {
     Http(url::Url),
     /// A local directory.
     Dir(PathBuf),
+    /// `s3://bucket/prefix/`: keys are the prefix and the request path.
+    S3 { bucket: String, prefix: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +97,10 @@ pub struct Config {
     pub font: String,
     /// imgproxy's URL dialect (API.md §8), when its keys are configured.
     pub imgproxy: Option<Imgproxy>,
+    /// How S3 buckets are reached.
+    pub s3: S3Settings,
+    /// Buckets imgproxy's `s3://bucket/key` sources may read.
+    pub s3_buckets: Vec<String>,
     /// Set when no configuration was given: loopback only, a generated key, bundled samples.
     pub demo: bool,
 }
@@ -134,6 +141,10 @@ const KEYS: &[&str] = &[
     "imgproxy_local_root",
     "imgproxy_presets",
     "imgproxy_auto_formats",
+    "s3_endpoint",
+    "s3_region",
+    "s3_path_style",
+    "s3_buckets",
 ];
 
 /// Where each raw setting came from, for error messages.
@@ -344,9 +355,10 @@ fn parse_sources(v: &str) -> Result<Vec<Source>, String> {
                     .map_err(|_| format!("{item:?}: expected file:///absolute/dir"))?;
                 SourceBase::Dir(dir)
             }
+            "s3" => s3_base(base).map_err(|e| format!("{item:?}: {e}"))?,
             other => {
                 return Err(format!(
-                    "{item:?}: scheme {other:?} is not http, https or file"
+                    "{item:?}: scheme {other:?} is not http, https, file or s3"
                 ))
             }
         };
@@ -356,6 +368,26 @@ fn parse_sources(v: &str) -> Result<Vec<Source>, String> {
         });
     }
     Ok(out)
+}
+
+/// `s3://bucket/` or `s3://bucket/prefix/` (the prefix ends with `/`, or is empty).
+fn s3_base(base: &str) -> Result<SourceBase, String> {
+    let rest = base.strip_prefix("s3://").unwrap_or(base);
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let valid_bucket = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'));
+    if !valid_bucket {
+        return Err(format!("{bucket:?} is not an S3 bucket name"));
+    }
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        return Err("an s3 prefix must end with '/'".into());
+    }
+    Ok(SourceBase::S3 {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+    })
 }
 
 fn parse_hosts(v: &str) -> Result<Vec<HostPattern>, String> {
@@ -472,6 +504,11 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
 
     let imgproxy = imgproxy(raw, watermarks.iter().any(|(n, _)| n == WATERMARK));
 
+    let s3 = s3_settings(raw);
+    let s3_buckets = setting(raw, "s3_buckets", Vec::new(), |v| {
+        Ok(list(v).map(str::to_owned).collect())
+    });
+
     let keys = if demo { vec![demo_key()] } else { keys };
     if keys.is_empty() {
         raw.errors.push(format!(
@@ -506,8 +543,41 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         watermarks,
         font,
         imgproxy,
+        s3,
+        s3_buckets,
         demo,
     })
+}
+
+/// `FERROTYPE_S3_ENDPOINT`, `_REGION` (else `AWS_REGION`, else us-east-1), `_PATH_STYLE`
+/// (on when an endpoint is set).
+fn s3_settings(raw: &mut Raw) -> S3Settings {
+    let endpoint = setting(raw, "s3_endpoint", None, |v| {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        url::Url::parse(v)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|_| Some(v.trim_end_matches('/').to_owned()))
+            .ok_or_else(|| format!("{v:?} is not an http(s) URL"))
+    });
+    let region = setting(raw, "s3_region", None, |v| Ok(Some(v.trim().to_owned())))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let path_style = setting(raw, "s3_path_style", endpoint.is_some(), |v| {
+        match v.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("expected true or false, got {other:?}")),
+        }
+    });
+    S3Settings {
+        endpoint,
+        region,
+        path_style,
+    }
 }
 
 /// API.md §7's `FERROTYPE_IMGPROXY_*`: on when both keys and salts are set.

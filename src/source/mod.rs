@@ -6,6 +6,9 @@
 //! originals are downloaded once into the [`DiskCache`]; local directories are read as is.
 
 pub mod guard;
+mod s3;
+
+pub use s3::S3Settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,6 +57,9 @@ pub struct Fetcher {
     originals: DiskCache,
     /// imgproxy's `local://` root.
     local_root: Option<PathBuf>,
+    s3: Arc<s3::S3>,
+    /// Buckets imgproxy's `s3://` sources may read.
+    s3_buckets: Arc<[String]>,
 }
 
 /// An original, opened but not read (an image worker reads it: a request waiting for one
@@ -109,6 +115,8 @@ impl Fetcher {
             deadline: config.fetch_timeout,
             originals,
             local_root: config.imgproxy.as_ref().and_then(|i| i.local_root.clone()),
+            s3: Arc::new(s3::S3::new(config.s3.clone(), config.fetch_timeout)),
+            s3_buckets: config.s3_buckets.clone().into(),
         })
     }
 
@@ -156,6 +164,10 @@ impl Fetcher {
                             .map_err(|_| Error::Origin("bad source URL".into()))?,
                         false,
                     ),
+                    SourceBase::S3 { bucket, prefix } => {
+                        let key = format!("{prefix}{}", segments.join("/"));
+                        return self.fetch_s3(bucket, &key, version).await;
+                    }
                 }
             }
             SourceRef::Local { segments } => {
@@ -163,9 +175,12 @@ impl Fetcher {
                 let blob = open_file(root, segments, self.max_bytes).await?;
                 return Ok(Original { blob, url: None });
             }
-            // No bucket may be read until S3 sources exist (API.md §8, §9).
-            SourceRef::S3 { bucket, .. } => {
-                return Err(Refusal::Bucket(bucket.clone()).into());
+            // Only the buckets the operator listed (API.md §8).
+            SourceRef::S3 { bucket, key } => {
+                if !self.s3_buckets.iter().any(|b| b == bucket) {
+                    return Err(Refusal::Bucket(bucket.clone()).into());
+                }
+                return self.fetch_s3(bucket, key, version).await;
             }
             SourceRef::Url(url) => {
                 // Refused before the cache is consulted: a URL the policy forbids today must
@@ -191,14 +206,11 @@ impl Fetcher {
             };
             self.download(resp, file).await
         };
-        let (blob, outcome) =
-            self.originals
-                .get_or_fill(&key, fill)
-                .await
-                .map_err(|e| match &*e {
-                    cache::Error::Fill(e) => e.clone(),
-                    cache::Error::Io(e) => Error::Cache(e.to_string()),
-                })?;
+        let (blob, outcome) = self
+            .originals
+            .get_or_fill(&key, fill)
+            .await
+            .map_err(|e| filled(&e))?;
         metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
         let url = match guarded {
             true => Some(
@@ -211,6 +223,27 @@ impl Fetcher {
             false => None,
         };
         Ok(Original { blob, url })
+    }
+
+    /// An S3 object, through the originals cache like an HTTP original.
+    async fn fetch_s3(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Original, Error> {
+        let cache_key = DiskCache::key(&format!("s3://{bucket}/{key}\n{}", version.unwrap_or("")));
+        let fill = |file| async {
+            let _fetch = crate::telemetry::Stage::start("fetch");
+            self.s3.download(bucket, key, self.max_bytes, file).await
+        };
+        let (blob, outcome) = self
+            .originals
+            .get_or_fill(&cache_key, fill)
+            .await
+            .map_err(|e| filled(&e))?;
+        metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
+        Ok(Original { blob, url: None })
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
@@ -355,4 +388,12 @@ async fn open_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bl
         return Err(Error::TooLarge(max_bytes));
     }
     Ok(blob)
+}
+
+/// A failed cache fill as the source error it carries.
+fn filled(e: &cache::Error<Error>) -> Error {
+    match e {
+        cache::Error::Fill(e) => e.clone(),
+        cache::Error::Io(e) => Error::Cache(e.to_string()),
+    }
 }

@@ -569,3 +569,125 @@ async fn serve_origin(root: &Path, path: &str) -> hyper::Response<OriginBody> {
         Err(_) => full(404, b"not found".to_vec()),
     }
 }
+
+/// SeaweedFS (`weed mini`, installed by `scripts/install-deps test` into `tests/s3`) on
+/// loopback ports of its own: a real S3-compatible server that checks SigV4 signatures.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    pub bucket: String,
+    _dir: tempfile::TempDir,
+}
+
+pub const S3_ACCESS_KEY: &str = "ferrotype-test-access";
+pub const S3_SECRET_KEY: &str = "ferrotype-test-secret-0123456789";
+
+impl S3Server {
+    pub async fn start(bucket: &str) -> S3Server {
+        let weed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3/python/bin/weed");
+        assert!(
+            weed.exists(),
+            "{} is missing: run scripts/install-deps test",
+            weed.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Ten free ports, held until the server is told about them.
+        let listeners: Vec<std::net::TcpListener> = (0..10)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("port").port())
+            .collect();
+        drop(listeners);
+        let p = |i: usize| ports[i].to_string();
+        let child = Command::new(&weed)
+            .args(["mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .arg(format!("-dir={}", dir.path().display()))
+            .args([
+                "-master.telemetry=false",
+                "-admin.ui=false",
+                "-webdav=false",
+            ])
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg(format!("-s3.port={}", p(0)))
+            .arg(format!("-s3.port.grpc={}", p(1)))
+            .arg(format!("-master.port={}", p(2)))
+            .arg(format!("-master.port.grpc={}", p(3)))
+            .arg(format!("-volume.port={}", p(4)))
+            .arg(format!("-volume.port.grpc={}", p(5)))
+            .arg(format!("-filer.port={}", p(6)))
+            .arg(format!("-filer.port.grpc={}", p(7)))
+            .arg(format!("-admin.port={}", p(8)))
+            .arg(format!("-admin.port.grpc={}", p(9)))
+            .arg(format!("-bucket={bucket}"))
+            .env("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start weed");
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{}", ports[0]),
+            bucket: bucket.to_owned(),
+            _dir: dir,
+        };
+        // Ready when a signed request to the bucket succeeds (its health check answers
+        // before the bucket exists).
+        let store = server.store(S3_SECRET_KEY);
+        let probe = object_store::path::Path::from("ready-probe");
+        for _ in 0..200 {
+            if object_store::ObjectStoreExt::put(
+                &store,
+                &probe,
+                bytes::Bytes::from_static(b"x").into(),
+            )
+            .await
+            .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("SeaweedFS did not become ready");
+    }
+
+    /// A client of the bucket, signing with `secret`.
+    pub fn store(&self, secret: &str) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(&self.bucket)
+            .with_access_key_id(S3_ACCESS_KEY)
+            .with_secret_access_key(secret)
+            .build()
+            .expect("an S3 client")
+    }
+
+    pub async fn put(&self, key: &str, body: Vec<u8>) {
+        let path = object_store::path::Path::parse(key).expect("a key");
+        object_store::ObjectStoreExt::put(&self.store(S3_SECRET_KEY), &path, body.into())
+            .await
+            .expect("put");
+    }
+
+    pub async fn delete(&self, key: &str) {
+        let path = object_store::path::Path::parse(key).expect("a key");
+        object_store::ObjectStoreExt::delete(&self.store(S3_SECRET_KEY), &path)
+            .await
+            .expect("delete");
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
