@@ -101,6 +101,8 @@ pub struct Config {
     pub s3: S3Settings,
     /// Buckets imgproxy's `s3://bucket/key` sources may read.
     pub s3_buckets: Vec<String>,
+    /// `FERROTYPE_RESULT_STORAGE`: the bucket and prefix responses are shared through.
+    pub result_storage: Option<(String, String)>,
     /// Set when no configuration was given: loopback only, a generated key, bundled samples.
     pub demo: bool,
 }
@@ -145,6 +147,7 @@ const KEYS: &[&str] = &[
     "s3_region",
     "s3_path_style",
     "s3_buckets",
+    "result_storage",
 ];
 
 /// Where each raw setting came from, for error messages.
@@ -508,6 +511,19 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
     let s3_buckets = setting(raw, "s3_buckets", Vec::new(), |v| {
         Ok(list(v).map(str::to_owned).collect())
     });
+    let result_storage = setting(raw, "result_storage", None, |v| {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        if !v.starts_with("s3://") {
+            return Err(format!("{v:?}: expected s3://bucket/prefix/"));
+        }
+        match s3_base(v)? {
+            SourceBase::S3 { bucket, prefix } => Ok(Some((bucket, prefix))),
+            _ => Err(format!("{v:?}: expected s3://bucket/prefix/")),
+        }
+    });
 
     let keys = if demo { vec![demo_key()] } else { keys };
     if keys.is_empty() {
@@ -545,6 +561,7 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         imgproxy,
         s3,
         s3_buckets,
+        result_storage,
         demo,
     })
 }

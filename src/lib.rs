@@ -15,6 +15,7 @@ pub mod queue;
 pub mod screenshot;
 pub mod signature;
 pub mod source;
+pub mod storage;
 pub mod telemetry;
 mod text;
 

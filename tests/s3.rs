@@ -130,3 +130,101 @@ async fn imgproxy_reads_the_listed_buckets_only() {
         403
     );
 }
+
+/// The objects under `prefix`, with their ETags (what would change if one were rewritten).
+async fn objects(s3: &S3Server, prefix: &str) -> Vec<(String, Option<String>)> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let store = s3.store(S3_SECRET_KEY);
+    let prefix = object_store::path::Path::parse(prefix).unwrap();
+    let mut found: Vec<(String, Option<String>)> = store
+        .list(Some(&prefix))
+        .map_ok(|m| (m.location.to_string(), m.e_tag))
+        .try_collect()
+        .await
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// A node reading the corpus and sharing results through the bucket's `results/`, signing
+/// with `key`, its own memory cache off.
+fn node(s3: &S3Server, key: &str, capture: bool) -> Server {
+    let mut b = Server::builder()
+        .env("FERROTYPE_KEYS", key)
+        .signing(ferrotype::signature::Algorithm::Sha1, key)
+        .env("FERROTYPE_SOURCES", common::corpus_source())
+        .env(
+            "FERROTYPE_RESULT_STORAGE",
+            format!("s3://{BUCKET}/results/"),
+        )
+        .env("FERROTYPE_RESULT_CACHE_BYTES", "0")
+        .env("FERROTYPE_S3_ENDPOINT", s3.endpoint.clone())
+        .env("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY);
+    if capture {
+        b = b.capture_logs();
+    }
+    b.start()
+}
+
+#[tokio::test]
+async fn nodes_share_finished_responses_through_the_result_storage() {
+    let mut s3 = S3Server::start(BUCKET).await;
+    let a = node(&s3, "key-of-node-a", false);
+    let b = node(&s3, "key-of-node-b", true);
+    let url = "/transform/corpus/photo/rocket.jpg?w=120&fm=webp";
+    let first = a.get(url).await;
+    assert_eq!(first.image().width, 120);
+    // Stored once, in the background.
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = objects(&s3, "results/").await;
+        if !stored.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored.len(), 1, "{stored:?}");
+
+    // Another node, another key, other exp/filename/dl: the same object, no transform.
+    for extra in ["", "&filename=other&dl=1", "&exp=99999999999"] {
+        let r = b.get(&format!("{url}{extra}")).await;
+        assert_eq!(r.status, 200, "{extra}");
+        assert_eq!(r.body, first.body, "{extra}");
+        assert_eq!(r.header("etag"), first.header("etag"));
+        assert_eq!(r.header("content-type"), "image/webp");
+    }
+    assert_eq!(b.metric("ferrotype_transforms_total").await, 0.0);
+    assert_eq!(
+        b.metric("ferrotype_result_storage_total{outcome=\"hit\"}")
+            .await,
+        3.0
+    );
+    // Another size is computed and stored beside it; nothing was rewritten.
+    assert_eq!(
+        b.get("/transform/corpus/photo/rocket.jpg?w=60")
+            .await
+            .image()
+            .width,
+        60
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let now = objects(&s3, "results/").await;
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(
+        now.contains(&stored[0]),
+        "the first object changed: {now:?}"
+    );
+
+    // The storage gone: requests are answered all the same (computed), counted as errors.
+    s3.stop();
+    let r = b.get("/transform/corpus/photo/rocket.jpg?w=61").await;
+    assert_eq!(r.image().width, 61);
+    assert!(
+        b.metric("ferrotype_result_storage_total{outcome=\"error\"}")
+            .await
+            >= 1.0
+    );
+    assert!(!b.logs().contains(S3_SECRET_KEY));
+}

@@ -14,6 +14,7 @@ use crate::imaging::pool::Pool;
 use crate::imaging::{Imaging, Limits, Watermarks};
 use crate::screenshot::{self, Renderer};
 use crate::source::Fetcher;
+use crate::storage::ResultStorage;
 use crate::telemetry;
 
 pub struct App {
@@ -49,6 +50,15 @@ impl App {
             Watermarks::load(&config.watermarks, &config.font)?,
         );
         let pool = Arc::new(Pool::new(config.workers, config.queue, imaging));
+        let storage = match &config.result_storage {
+            Some((bucket, prefix)) => Some(ResultStorage::new(
+                &config.s3,
+                bucket,
+                prefix,
+                config.fetch_timeout,
+            )?),
+            None => None,
+        };
         let renderer = config.chromium.exists().then(|| {
             Arc::new(Renderer::new(screenshot::Settings {
                 executable: config.chromium.clone(),
@@ -70,7 +80,7 @@ impl App {
         Ok(Self {
             renderer,
             gallery,
-            results: Results::new(config.result_cache_bytes),
+            results: Results::new(config.result_cache_bytes).with_storage(storage),
             metrics: telemetry::recorder(),
             pool,
             fetcher,

@@ -27,6 +27,23 @@ impl MediaType {
         content_type: "application/json",
         extension: "json",
     };
+
+    /// The media type a stored response was written with; `None` for any other.
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        if content_type == Self::JSON.content_type {
+            return Some(Self::JSON);
+        }
+        [
+            Format::Jpeg,
+            Format::Png,
+            Format::Webp,
+            Format::Avif,
+            Format::Gif,
+        ]
+        .into_iter()
+        .find(|f| f.content_type() == content_type)
+        .map(Self::from)
+    }
 }
 
 impl From<Format> for MediaType {

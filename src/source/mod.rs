@@ -8,7 +8,7 @@
 pub mod guard;
 mod s3;
 
-pub use s3::S3Settings;
+pub use s3::{client as s3_client, S3Settings};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -46,26 +46,7 @@ impl S3 {
         if let Some(c) = clients.get(bucket) {
             return Ok(c.clone());
         }
-        let s = &self.settings;
-        let options = ClientOptions::new()
-            .with_timeout(self.deadline)
-            .with_connect_timeout(self.deadline.min(Duration::from_secs(2)))
-            .with_allow_http(true);
-        let retry = RetryConfig {
-            max_retries: 2,
-            retry_timeout: self.deadline,
-            ..RetryConfig::default()
-        };
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_region(&s.region)
-            .with_virtual_hosted_style_request(!s.path_style)
-            .with_client_options(options)
-            .with_retry(retry);
-        if let Some(endpoint) = &s.endpoint {
-            builder = builder.with_endpoint(endpoint);
-        }
-        let client = Arc::new(builder.build().map_err(|e| {
+        let client = Arc::new(client(&self.settings, bucket, self.deadline).map_err(|e| {
             // The builder's message names what is missing, never a secret.
             tracing::warn!(error = %e, bucket, "S3 client not configured");
             Error::Origin("S3 is not configured for this bucket".into())
@@ -109,6 +90,33 @@ impl S3 {
             .map_err(|e| Error::Cache(e.to_string()))?;
         Ok(file)
     }
+}
+
+/// A client of `bucket` whose every request, retries included, ends within `deadline`.
+pub fn client(
+    settings: &S3Settings,
+    bucket: &str,
+    deadline: Duration,
+) -> Result<AmazonS3, object_store::Error> {
+    let options = ClientOptions::new()
+        .with_timeout(deadline)
+        .with_connect_timeout(deadline.min(Duration::from_secs(2)))
+        .with_allow_http(true);
+    let retry = RetryConfig {
+        max_retries: 2,
+        retry_timeout: deadline,
+        ..RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(&settings.region)
+        .with_virtual_hosted_style_request(!settings.path_style)
+        .with_client_options(options)
+        .with_retry(retry);
+    if let Some(endpoint) = &settings.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    builder.build()
 }
 
 /// A failed S3 request as a source error: a missing key is 404; the rest (denied, failing,

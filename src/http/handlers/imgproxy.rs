@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{Request, Response};
 
 use super::{transform, App};
+use crate::http::results;
 use crate::http::Body;
 use crate::options::imgproxy::Dialect;
 use crate::signature::{self, split_signature};
@@ -23,7 +24,7 @@ pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Bo
         }
     }
     let parsed = imgproxy.dialect.parse(signed)?;
-    transform::run(app, req, parsed.request).await
+    transform::run(app, req, parsed.request, &results::imgproxy_target(signed)).await
 }
 
 fn signed_path<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {

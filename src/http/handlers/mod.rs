@@ -12,6 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use super::app::App;
 use super::response::{self, error_response, text, ImageMeta, Rendered};
+use super::results;
 use super::route::Route;
 use super::Body;
 use crate::cache::Outcome;
@@ -37,6 +38,12 @@ pub async fn dispatch<B>(app: &App, req: Request<B>) -> Response<Body> {
         tracing::info!(status = response::status_of(&e).as_u16(), error = %e, "request refused");
         error_response(&e)
     })
+}
+
+/// The result storage's name for a native request (API.md §9).
+fn stored(uri: &http::Uri) -> Option<String> {
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    Some(results::stored_name(&results::native_target(target), None))
 }
 
 /// The response for a finished body, with its cache outcome attached for the access log.

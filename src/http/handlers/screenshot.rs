@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::{answer, App};
+use super::{answer, stored, App};
 use crate::http::response::{ImageMeta, Rendered};
 use crate::http::results::Job;
 use crate::http::Body;
@@ -17,7 +17,7 @@ pub(super) async fn handle<B>(app: &App, req: &Request<B>) -> Result<Response<Bo
         .ok_or_else(|| screenshot::Error::Unavailable("no browser configured".into()))?;
     let (rendered, outcome) = app
         .results
-        .get_or_make(Job::Screenshot(&spec), async {
+        .get_or_make(Job::Screenshot(&spec), stored(req.uri()), async {
             let bytes = renderer.capture(&spec).await?;
             Ok(Rendered::new(Bytes::from(bytes), spec.kind.format()))
         })
