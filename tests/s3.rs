@@ -195,11 +195,13 @@ async fn nodes_share_finished_responses_through_the_result_storage() {
         assert_eq!(r.header("etag"), first.header("etag"));
         assert_eq!(r.header("content-type"), "image/webp");
     }
+    // With the memory cache off (0 bytes), the same URL again asks the storage again.
+    assert_eq!(b.get(url).await.body, first.body);
     assert_eq!(b.metric("ferrotype_transforms_total").await, 0.0);
     assert_eq!(
         b.metric("ferrotype_result_storage_total{outcome=\"hit\"}")
             .await,
-        3.0
+        4.0
     );
     // Another size is computed and stored beside it; nothing was rewritten.
     assert_eq!(

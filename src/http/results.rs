@@ -106,6 +106,9 @@ pub fn imgproxy_target(signed_path: &str) -> String {
 /// the shared result storage when one is configured.
 pub struct Results {
     cache: Cache<String, Arc<Rendered>>,
+    /// `FERROTYPE_RESULT_CACHE_BYTES=0`: nothing is kept (identical requests in flight still
+    /// share one computation). moka evicts in the background, so it is told at once.
+    keep: bool,
     storage: Option<ResultStorage>,
 }
 
@@ -124,6 +127,7 @@ impl Results {
             .build();
         Self {
             cache,
+            keep: max_bytes > 0,
             storage: None,
         }
     }
@@ -143,9 +147,10 @@ impl Results {
         make: impl Future<Output = Result<Rendered, Error>>,
     ) -> Result<(Arc<Rendered>, Outcome), Error> {
         let mut outcome = Outcome::Hit;
+        let key = job.key();
         let rendered = self
             .cache
-            .try_get_with(job.key(), async {
+            .try_get_with(key.clone(), async {
                 outcome = Outcome::Miss;
                 let storage = self.storage.as_ref().zip(stored.as_deref());
                 if let Some((storage, name)) = storage {
@@ -165,6 +170,9 @@ impl Results {
             })
             .await
             .map_err(|e| (*e).clone())?;
+        if !self.keep {
+            self.cache.invalidate(&key).await;
+        }
         if outcome == Outcome::Miss {
             metrics::gauge!("ferrotype_cache_bytes", "cache" => "results")
                 .set(self.cache.weighted_size() as f64);
