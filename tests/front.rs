@@ -230,3 +230,60 @@ async fn several_nodes_each_url_on_one_node() {
         "both nodes used: {first:?}"
     );
 }
+
+#[tokio::test]
+async fn a_dead_nodes_urls_are_answered_from_the_result_storage() {
+    use common::{S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
+    let s3 = S3Server::start("shared-results").await;
+    let node = || {
+        Server::builder()
+            .env("FERROTYPE_SOURCES", common::corpus_source())
+            .env("FERROTYPE_RESULT_STORAGE", "s3://shared-results/r/")
+            .env("FERROTYPE_S3_ENDPOINT", s3.endpoint.clone())
+            .env("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+            .start()
+    };
+    let mut nodes = [node(), node()];
+    let addrs = [nodes[0].addr, nodes[1].addr];
+    let url = nodes[0].signed("/transform/corpus/photo/rocket.jpg?w=90");
+    let front = Front::start(&addrs);
+    let first = front.get(&url, None).await;
+    assert_eq!(first.status, 200);
+    let owner = if upstream_requests(&nodes[0]).await > 0.0 {
+        0
+    } else {
+        1
+    };
+    let other = 1 - owner;
+    // The owner stores the response in the background.
+    let stored = async {
+        for _ in 0..100 {
+            if nodes[owner]
+                .metric_sum("ferrotype_result_storage_total")
+                .await
+                > 0.0
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    stored.await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(front);
+    // The owner dies; a front with an empty cache sends the URL to the other node, which
+    // answers the owner's bytes from the storage without transforming anything.
+    nodes[owner].kill9();
+    let front = Front::start(&addrs);
+    let again = front.get(&url, None).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(nodes[other].metric("ferrotype_transforms_total").await, 0.0);
+    assert_eq!(
+        nodes[other]
+            .metric("ferrotype_result_storage_total{outcome=\"hit\"}")
+            .await,
+        1.0
+    );
+}

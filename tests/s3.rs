@@ -230,3 +230,25 @@ async fn nodes_share_finished_responses_through_the_result_storage() {
     );
     assert!(!b.logs().contains(S3_SECRET_KEY));
 }
+
+#[tokio::test]
+async fn no_credentials_cost_one_deadline_at_most() {
+    let s3 = S3Server::start(BUCKET).await;
+    s3.put("photos/rocket.jpg", photo()).await;
+    // No AWS_* at all: the credential chain ends at the instance metadata address, which
+    // does not answer here; the fetch deadline (2 s) bounds the whole request.
+    let s = Server::builder()
+        .env("FERROTYPE_SOURCES", format!("s3src=s3://{BUCKET}/photos/"))
+        .env("FERROTYPE_S3_ENDPOINT", s3.endpoint.clone())
+        .env("FERROTYPE_FETCH_TIMEOUT_MS", "2000")
+        .start();
+    let started = std::time::Instant::now();
+    let r = s.get("/transform/s3src/rocket.jpg?w=10").await;
+    assert!([502, 504].contains(&r.status), "{}", r.status);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(s.healthy().await);
+}
