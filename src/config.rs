@@ -487,11 +487,7 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
 
     let quality = setting(raw, "quality", Qualities::default(), Qualities::parse);
     let watermarks = setting(raw, "watermarks", Vec::new(), parse_watermarks);
-    let only_presets = setting(raw, "only_presets", false, |v| match v.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        other => Err(format!("expected true or false, got {other:?}")),
-    });
+    let only_presets = setting(raw, "only_presets", false, boolean);
     let catalog = Catalog::new(watermarks.iter().map(|(n, _)| n.clone()), only_presets);
     let catalog = setting(raw, "presets", catalog.clone(), |v| {
         parse_presets(catalog, v)
@@ -583,13 +579,7 @@ fn s3_settings(raw: &mut Raw) -> S3Settings {
     let region = setting(raw, "s3_region", None, |v| Ok(Some(v.trim().to_owned())))
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "us-east-1".to_owned());
-    let path_style = setting(raw, "s3_path_style", endpoint.is_some(), |v| {
-        match v.trim() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            other => Err(format!("expected true or false, got {other:?}")),
-        }
-    });
+    let path_style = setting(raw, "s3_path_style", endpoint.is_some(), boolean);
     S3Settings {
         endpoint,
         region,
@@ -638,14 +628,7 @@ fn imgproxy(raw: &mut Raw, has_watermark: bool) -> Option<Imgproxy> {
         Dialect::new(auto_formats.clone(), has_watermark),
         |v| {
             let mut dialect = Dialect::new(auto_formats.clone(), has_watermark);
-            for item in list(v) {
-                let (name, options) = item
-                    .split_once('=')
-                    .ok_or_else(|| format!("expected name=options, got {item:?}"))?;
-                dialect
-                    .add_preset(name.trim(), options.trim())
-                    .map_err(|e| format!("preset {:?}: {e}", name.trim()))?;
-            }
+            each_preset(list(v), |name, options| dialect.add_preset(name, options))?;
             Ok(dialect)
         },
     );
@@ -700,15 +683,31 @@ fn parse_watermarks(v: &str) -> Result<Vec<(String, PathBuf)>, String> {
 
 /// `name=options;…`, each preset's options parsed now: a bad one stops the start.
 fn parse_presets(mut catalog: Catalog, v: &str) -> Result<Catalog, String> {
-    for item in v.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+    let items = v.split(';').map(str::trim).filter(|s| !s.is_empty());
+    each_preset(items, |name, options| catalog.add_preset(name, options))?;
+    Ok(catalog)
+}
+
+/// `name=options` items handed to `add`, each mistake a line naming its preset.
+fn each_preset<'a, E: std::fmt::Display>(
+    items: impl Iterator<Item = &'a str>,
+    mut add: impl FnMut(&str, &str) -> Result<(), E>,
+) -> Result<(), String> {
+    for item in items {
         let (name, options) = item
             .split_once('=')
             .ok_or_else(|| format!("expected name=options, got {item:?}"))?;
-        catalog
-            .add_preset(name.trim(), options.trim())
-            .map_err(|e| format!("preset {:?}: {e}", name.trim()))?;
+        add(name.trim(), options.trim()).map_err(|e| format!("preset {:?}: {e}", name.trim()))?;
     }
-    Ok(catalog)
+    Ok(())
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
 }
 
 /// A random key for demo mode, printable so the example URLs can be re-signed by hand.

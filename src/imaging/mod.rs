@@ -118,12 +118,13 @@ impl Imaging {
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<Output, Error> {
-        if let Some(original) = self.pass_through(bytes, spec, accepts)? {
+        let opened = open(bytes)?;
+        if let Some(original) = self.pass_through(bytes, &opened, spec, accepts)? {
             return Ok(original);
         }
         let (img, format) = {
             let _processing = Stage::start("processing");
-            self.prepare(bytes, spec, accepts)?
+            self.prepare(bytes, opened, spec, accepts)?
         };
         // libvips is lazy: the steps after the thumbnail run inside the encoder.
         let _encoding = Stage::start("encoding");
@@ -135,13 +136,14 @@ impl Imaging {
     fn pass_through(
         &self,
         bytes: &[u8],
+        (source, _, header): &(SourceFormat, VipsImage, Header),
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<Option<Output>, Error> {
+        let (source, header) = (*source, *header);
         if spec.pass_through.is_empty() {
             return Ok(None);
         }
-        let (source, _, header) = open(bytes)?;
         let animated = source.animates() && header.pages > 1;
         let format = choose_format(spec.format, source, header.has_alpha, animated, accepts);
         if source.as_output() != Some(format) || !spec.pass_through.contains(&format) {
@@ -158,10 +160,10 @@ impl Imaging {
     fn prepare(
         &self,
         bytes: &[u8],
+        (source, opened, header): (SourceFormat, VipsImage, Header),
         spec: &TransformSpec,
         accepts: Accepts,
     ) -> Result<(VipsImage, Format), Error> {
-        let (source, opened, header) = open(bytes)?;
         if let Some(page) = spec.page {
             if page >= header.pages {
                 return Err(Error::NoSuchPage {

@@ -277,7 +277,7 @@ pub(super) fn finish(
     let mut img = img.copy().map_err(corrupt)?;
     if !spec.keep_metadata {
         metadata::strip(&mut img);
-        if spec.keep_copyright {
+        if spec.keep_copyright && metadata::has_credits(&original.opened) {
             let credits = metadata::credits(original.bytes);
             metadata::attach_credits(&mut img, &credits).map_err(corrupt)?;
         }

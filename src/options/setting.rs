@@ -268,28 +268,36 @@ fn parse_fit(v: &str) -> Result<Fit, Error> {
     })
 }
 
+/// The compass gravities by their names in `g` and `wm_pos`.
+const COMPASS: [(&str, Gravity); 9] = [
+    ("center", Gravity::Center),
+    ("n", Gravity::North),
+    ("s", Gravity::South),
+    ("e", Gravity::East),
+    ("w", Gravity::West),
+    ("ne", Gravity::NorthEast),
+    ("nw", Gravity::NorthWest),
+    ("se", Gravity::SouthEast),
+    ("sw", Gravity::SouthWest),
+];
+
+fn compass(v: &str) -> Option<Gravity> {
+    COMPASS.iter().find(|(name, _)| *name == v).map(|(_, g)| *g)
+}
+
 fn parse_gravity(v: &str) -> Result<Gravity, Error> {
-    Ok(match v {
-        "center" => Gravity::Center,
-        "n" => Gravity::North,
-        "s" => Gravity::South,
-        "e" => Gravity::East,
-        "w" => Gravity::West,
-        "ne" => Gravity::NorthEast,
-        "nw" => Gravity::NorthWest,
-        "se" => Gravity::SouthEast,
-        "sw" => Gravity::SouthWest,
-        "attention" => Gravity::Attention,
-        "entropy" => Gravity::Entropy,
-        _ => {
-            return Err(invalid(
+    match v {
+        "attention" => Ok(Gravity::Attention),
+        "entropy" => Ok(Gravity::Entropy),
+        _ => compass(v).ok_or_else(|| {
+            invalid(
                 "g",
                 format!(
                     "expected center, n, s, e, w, ne, nw, se, sw, attention or entropy, got {v:?}"
                 ),
-            ))
-        }
-    })
+            )
+        }),
+    }
 }
 
 fn parse_format(v: &str) -> Result<FormatChoice, Error> {
@@ -440,22 +448,13 @@ fn parse_text(v: &str) -> Result<String, Error> {
 }
 
 fn parse_placement(v: &str) -> Result<Placement, Error> {
-    Ok(match v {
-        "center" => Placement::Center,
-        "n" => Placement::North,
-        "s" => Placement::South,
-        "e" => Placement::East,
-        "w" => Placement::West,
-        "ne" => Placement::NorthEast,
-        "nw" => Placement::NorthWest,
-        "se" => Placement::SouthEast,
-        "sw" => Placement::SouthWest,
-        "tile" => Placement::Tile,
-        _ => {
-            return Err(invalid(
+    match v {
+        "tile" => Ok(Placement::Tile),
+        _ => compass(v).map(Placement::At).ok_or_else(|| {
+            invalid(
                 "wm_pos",
                 format!("expected center, n, s, e, w, ne, nw, se, sw or tile, got {v:?}"),
-            ))
-        }
-    })
+            )
+        }),
+    }
 }

@@ -404,20 +404,17 @@ pub struct Flip {
     pub vertical: bool,
 }
 
-/// Where a watermark goes: a compass place, or repeated over the whole image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Where a watermark goes: a compass gravity, or repeated over the whole image.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Placement {
-    Center,
-    North,
-    South,
-    East,
-    West,
-    NorthEast,
-    NorthWest,
-    #[default]
-    SouthEast,
-    SouthWest,
+    At(Gravity),
     Tile,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Self::At(Gravity::SouthEast)
+    }
 }
 
 /// The `wm` family: what is overlaid, where and how.

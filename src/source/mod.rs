@@ -206,12 +206,7 @@ impl Fetcher {
             };
             self.download(resp, file).await
         };
-        let (blob, outcome) = self
-            .originals
-            .get_or_fill(&key, fill)
-            .await
-            .map_err(|e| filled(&e))?;
-        metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
+        let blob = self.cached(&key, fill).await?;
         let url = match guarded {
             true => Some(
                 self.originals
@@ -237,13 +232,27 @@ impl Fetcher {
             let _fetch = crate::telemetry::Stage::start("fetch");
             self.s3.download(bucket, key, self.max_bytes, file).await
         };
-        let (blob, outcome) = self
-            .originals
-            .get_or_fill(&cache_key, fill)
-            .await
-            .map_err(|e| filled(&e))?;
-        metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
+        let blob = self.cached(&cache_key, fill).await?;
         Ok(Original { blob, url: None })
+    }
+
+    /// The original under `key` in the disk cache, downloaded by `fill` on a miss (once for
+    /// every request in flight), counted in `ferrotype_originals_total`.
+    async fn cached<F, Fut>(&self, key: &str, fill: F) -> Result<Blob, Error>
+    where
+        F: FnOnce(tokio::fs::File) -> Fut,
+        Fut: std::future::Future<Output = Result<tokio::fs::File, Error>>,
+    {
+        let (blob, outcome) =
+            self.originals
+                .get_or_fill(key, fill)
+                .await
+                .map_err(|e| match &*e {
+                    cache::Error::Fill(e) => e.clone(),
+                    cache::Error::Io(e) => Error::Cache(e.to_string()),
+                })?;
+        metrics::counter!("ferrotype_originals_total", "cache" => outcome.label()).increment(1);
+        Ok(blob)
     }
 
     /// Follows redirects by hand so that every hop passes the policy again.
@@ -388,12 +397,4 @@ async fn open_file(dir: &Path, segments: &[String], max_bytes: u64) -> Result<Bl
         return Err(Error::TooLarge(max_bytes));
     }
     Ok(blob)
-}
-
-/// A failed cache fill as the source error it carries.
-fn filled(e: &cache::Error<Error>) -> Error {
-    match e {
-        cache::Error::Fill(e) => e.clone(),
-        cache::Error::Io(e) => Error::Cache(e.to_string()),
-    }
 }

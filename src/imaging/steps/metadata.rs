@@ -2,7 +2,7 @@
 
 use rs_vips::VipsImage;
 
-use crate::imaging::header::field_names;
+use crate::imaging::header::{field_names, has_field};
 
 /// Metadata that `meta=0` removes: EXIF, XMP, IPTC, ICC (pixels are sRGB by then) and comments.
 const STRIPPED_PREFIXES: &[&str] = &[
@@ -29,6 +29,12 @@ const CREDITS: [(exif::Tag, &str, u16); 2] = [
     (exif::Tag::Artist, "exif-ifd0-Artist", 0x013b),
     (exif::Tag::Copyright, "exif-ifd0-Copyright", 0x8298),
 ];
+
+/// Whether libvips read an Artist or Copyright in the original's header: most originals
+/// have neither, and then their EXIF is not parsed again.
+pub(in crate::imaging) fn has_credits(opened: &VipsImage) -> bool {
+    CREDITS.iter().any(|(_, field, _)| has_field(opened, field))
+}
 
 /// An original's EXIF Artist and Copyright (those present and not blank), read from its
 /// bytes: the fast JPEG path's pixels come without metadata.

@@ -189,39 +189,13 @@ pub(in crate::imaging) fn draw(
     margin: (u32, u32),
 ) -> rs_vips::Result<VipsImage> {
     let (w, h) = (frame.get_width(), frame.get_height());
-    if placement == Placement::Tile {
-        let (tw, th) = (
-            overlay.get_width() + margin.0 as i32,
-            overlay.get_height() + margin.1 as i32,
-        );
-        let tile = overlay.embed_with_opts(
-            0,
-            0,
-            tw,
-            th,
-            VOption::new()
-                .set("extend", "background")
-                .set("background", &[0.0, 0.0, 0.0, 0.0][..]),
-        )?;
-        let cover = tile
-            .replicate((w + tw - 1) / tw, (h + th - 1) / th)?
-            .extract_area(0, 0, w, h)?;
-        return over(frame, &cover, 0, 0);
-    }
+    let Placement::At(gravity) = placement else {
+        return tile(frame, overlay, margin);
+    };
     let (ow, oh) = (overlay.get_width().min(w), overlay.get_height().min(h));
     let overlay = overlay.extract_area(0, 0, ow, oh)?;
     let (mx, my) = (margin.0 as i32, margin.1 as i32);
-    let (gx, gy) = match placement {
-        Placement::Center => (0.5, 0.5),
-        Placement::North => (0.5, 0.0),
-        Placement::South => (0.5, 1.0),
-        Placement::East => (1.0, 0.5),
-        Placement::West => (0.0, 0.5),
-        Placement::NorthEast => (1.0, 0.0),
-        Placement::NorthWest => (0.0, 0.0),
-        Placement::SouthWest => (0.0, 1.0),
-        Placement::SouthEast | Placement::Tile => (1.0, 1.0),
-    };
+    let (gx, gy) = gravity.compass();
     let place = |g: f64, side: i32, size: i32, m: i32| {
         let at = if g == 0.0 {
             m
@@ -233,6 +207,28 @@ pub(in crate::imaging) fn draw(
         at.clamp(0, side - size)
     };
     over(frame, &overlay, place(gx, w, ow, mx), place(gy, h, oh, my))
+}
+
+/// `overlay` repeated over the whole of `frame`, `margin` apart.
+fn tile(frame: &VipsImage, overlay: &VipsImage, margin: (u32, u32)) -> rs_vips::Result<VipsImage> {
+    let (w, h) = (frame.get_width(), frame.get_height());
+    let (tw, th) = (
+        overlay.get_width() + margin.0 as i32,
+        overlay.get_height() + margin.1 as i32,
+    );
+    let tile = overlay.embed_with_opts(
+        0,
+        0,
+        tw,
+        th,
+        VOption::new()
+            .set("extend", "background")
+            .set("background", &[0.0, 0.0, 0.0, 0.0][..]),
+    )?;
+    let cover = tile
+        .replicate((w + tw - 1) / tw, (h + th - 1) / th)?
+        .extract_area(0, 0, w, h)?;
+    over(frame, &cover, 0, 0)
 }
 
 /// `overlay` composited over the part of `frame` it covers, only that part computed, in

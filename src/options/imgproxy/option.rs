@@ -238,17 +238,10 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
                 return Err(a.bad("no watermark named \"default\" in FERROTYPE_WATERMARKS"));
             }
             let placement = match a.get(1).unwrap_or("ce") {
-                "ce" => Placement::Center,
-                "no" => Placement::North,
-                "so" => Placement::South,
-                "ea" => Placement::East,
-                "we" => Placement::West,
-                "noea" => Placement::NorthEast,
-                "nowe" => Placement::NorthWest,
-                "soea" => Placement::SouthEast,
-                "sowe" => Placement::SouthWest,
                 "re" => Placement::Tile,
-                other => return Err(a.bad(format!("unknown position {other:?}"))),
+                other => compass(other)
+                    .map(Placement::At)
+                    .ok_or_else(|| a.bad(format!("unknown position {other:?}")))?,
             };
             let offset = |i: usize| -> Result<u32, Error> {
                 Ok(a.number_or(i, 0.0, 0.0, 10_000.0)?.round() as u32)
@@ -422,23 +415,31 @@ fn format(name: &'static str, v: &str) -> Result<Format, Error> {
     })
 }
 
+/// imgproxy's compass gravities, for `gravity`, `extend`, `crop` and `watermark`.
+const COMPASS: [(&str, Gravity); 9] = [
+    ("ce", Gravity::Center),
+    ("no", Gravity::North),
+    ("so", Gravity::South),
+    ("ea", Gravity::East),
+    ("we", Gravity::West),
+    ("noea", Gravity::NorthEast),
+    ("nowe", Gravity::NorthWest),
+    ("soea", Gravity::SouthEast),
+    ("sowe", Gravity::SouthWest),
+];
+
+fn compass(kind: &str) -> Option<Gravity> {
+    COMPASS
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .map(|(_, g)| *g)
+}
+
 /// `type:x:y` (or `fp:x:y`, `sm`, `obj:face`) from argument `at`; `smart` allows the
 /// gravities that need the pixels.
 fn anchor(a: &Args, at: usize, smart: bool) -> Result<Anchor, Error> {
     let kind = a.get(at).unwrap_or("ce");
-    let compass = match kind {
-        "ce" => Some(Gravity::Center),
-        "no" => Some(Gravity::North),
-        "so" => Some(Gravity::South),
-        "ea" => Some(Gravity::East),
-        "we" => Some(Gravity::West),
-        "noea" => Some(Gravity::NorthEast),
-        "nowe" => Some(Gravity::NorthWest),
-        "soea" => Some(Gravity::SouthEast),
-        "sowe" => Some(Gravity::SouthWest),
-        _ => None,
-    };
-    if let Some(gravity) = compass {
+    if let Some(gravity) = compass(kind) {
         a.at_most(at + 3)?;
         let offset = |i: usize| a.number_or(i, 0.0, -100_000.0, 100_000.0);
         return Ok(Anchor {
