@@ -46,8 +46,11 @@ async fn originals_come_from_the_bucket_through_the_disk_cache() {
     assert!(info.text().contains("\"width\":640"), "{}", info.text());
     assert_eq!(s.get("/transform/s3src/missing.jpg?w=10").await.status, 404);
 
-    // Downloaded once: another size comes from the disk cache, even once the object is gone.
+    // Downloaded once: another size comes from the disk cache, even once the object is gone,
+    // without a request to the store.
     let hits = s.metric("ferrotype_originals_total{cache=\"hit\"}").await;
+    let requests = s.metric("ferrotype_origin_requests_total").await;
+    assert_eq!(requests, 3.0, "two objects and a missing one");
     s3.delete("photos/rocket.jpg").await;
     assert_eq!(
         s.get("/transform/s3src/rocket.jpg?w=70")
@@ -57,6 +60,7 @@ async fn originals_come_from_the_bucket_through_the_disk_cache() {
         70
     );
     assert!(s.metric("ferrotype_originals_total{cache=\"hit\"}").await > hits);
+    assert_eq!(s.metric("ferrotype_origin_requests_total").await, requests);
     // `v` names another original: fetched again, and missing now.
     assert_eq!(
         s.get("/transform/s3src/rocket.jpg?w=70&v=2").await.status,
@@ -68,16 +72,33 @@ async fn originals_come_from_the_bucket_through_the_disk_cache() {
 async fn limits_failures_and_secrets() {
     let mut s3 = S3Server::start(BUCKET).await;
     s3.put("photos/rocket.jpg", photo()).await;
-    // Over the byte limit: 413.
+    // Over the byte limit: 413, decided from the answer's headers. The store's answer
+    // trickles through a relay, so reading its body up to the limit would show.
+    s3.put("photos/big.jpg", vec![0x5a; 3_000_000]).await;
+    let upstream = s3.endpoint.trim_start_matches("http://").parse().unwrap();
+    let relay = common::Trickle::start(upstream);
     let small = server(
         &s3,
         S3_SECRET_KEY,
-        &[("FERROTYPE_MAX_SOURCE_BYTES", "1000")],
+        &[
+            ("FERROTYPE_MAX_SOURCE_BYTES", "2000000"),
+            ("FERROTYPE_S3_ENDPOINT", &format!("http://{}", relay.addr)),
+        ],
     );
+    assert_eq!(small.get("/transform/s3src/big.jpg?w=10").await.status, 413);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        relay.relayed() < 256 * 1024,
+        "{} bytes of the object were read",
+        relay.relayed()
+    );
+    // Under the limit, the same relay passes the whole object.
+    let photo_len = photo().len();
     assert_eq!(
         small.get("/transform/s3src/rocket.jpg?w=10").await.status,
-        413
+        200
     );
+    assert!(relay.relayed() > photo_len);
 
     // A wrong secret: the store refuses the signature, 502, and the secret is nowhere.
     let secret = "not-the-secret-4f9a2c";

@@ -92,7 +92,7 @@ impl Fetcher {
         });
         let base = || {
             reqwest::Client::builder()
-                .user_agent(concat!("ferrotype/", env!("CARGO_PKG_VERSION")))
+                .user_agent(USER_AGENT)
                 // A proxy from the environment would connect on our behalf, past the guard.
                 .no_proxy()
                 .connect_timeout(config.fetch_timeout)
@@ -335,6 +335,9 @@ impl Fetcher {
         Ok(file)
     }
 }
+
+/// What ferrotype's requests to origins and stores call themselves.
+pub(crate) const USER_AGENT: &str = concat!("ferrotype/", env!("CARGO_PKG_VERSION"));
 
 /// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
 pub const MAX_HTML_BYTES: u64 = 1 << 20;

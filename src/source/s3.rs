@@ -66,6 +66,7 @@ impl S3 {
     ) -> Result<tokio::fs::File, Error> {
         let path = Path::parse(key).map_err(|_| Error::NotFound)?;
         let client = self.client(bucket)?;
+        metrics::counter!("ferrotype_origin_requests_total").increment(1);
         let got = client
             .get_opts(&path, GetOptions::default())
             .await
@@ -101,6 +102,7 @@ pub fn client(
     let options = ClientOptions::new()
         .with_timeout(deadline)
         .with_connect_timeout(deadline.min(Duration::from_secs(2)))
+        .with_user_agent(http::HeaderValue::from_static(super::USER_AGENT))
         .with_allow_http(true);
     let retry = RetryConfig {
         max_retries: 2,

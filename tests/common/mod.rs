@@ -691,3 +691,85 @@ impl Drop for S3Server {
         self.stop();
     }
 }
+
+/// A TCP relay in front of a server that passes what the server sends back slowly (16 KiB
+/// every 10 ms) and counts it, so a test can tell how much of a response body its client
+/// actually took before hanging up. Requests pass at full speed.
+pub struct Trickle {
+    pub addr: SocketAddr,
+    relayed: Arc<AtomicUsize>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Trickle {
+    pub fn start(upstream: SocketAddr) -> Trickle {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let relayed = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let counter = relayed.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send");
+                tokio::pin!(rx);
+                loop {
+                    let (client, _) = tokio::select! {
+                        a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+                        _ = &mut rx => break,
+                    };
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                        continue;
+                    };
+                    let counter = counter.clone();
+                    let (mut client_r, mut client_w) = client.into_split();
+                    let (mut server_r, mut server_w) = server.into_split();
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut client_r, &mut server_w).await;
+                    });
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match server_r.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            if client_w.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            counter.fetch_add(n, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    });
+                }
+            });
+        });
+        Trickle {
+            addr: addr_rx.recv().expect("relay address"),
+            relayed,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// Bytes passed from the server to its clients so far.
+    pub fn relayed(&self) -> usize {
+        self.relayed.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Trickle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
