@@ -66,6 +66,19 @@ async fn originals_come_from_the_bucket_through_the_disk_cache() {
         s.get("/transform/s3src/rocket.jpg?w=70&v=2").await.status,
         404
     );
+
+    // Requests in flight for one new object share one download.
+    s3.put("photos/burst.jpg", photo()).await;
+    let before = s.metric("ferrotype_origin_requests_total").await;
+    let urls: Vec<String> = (0..6)
+        .map(|i| format!("/transform/s3src/burst.jpg?w={}", 40 + i))
+        .collect();
+    let replies = futures::future::join_all(urls.iter().map(|u| s.get(u))).await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(
+        s.metric("ferrotype_origin_requests_total").await,
+        before + 1.0
+    );
 }
 
 #[tokio::test]
@@ -272,4 +285,63 @@ async fn no_credentials_cost_one_deadline_at_most() {
         started.elapsed()
     );
     assert!(s.healthy().await);
+}
+
+#[tokio::test]
+async fn nodes_racing_for_one_response_store_it_once() {
+    use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions};
+    let s3 = S3Server::start(BUCKET).await;
+    // The store honours the conditional create ferrotype writes with, so an overwrite would
+    // show here.
+    let store = s3.store(S3_SECRET_KEY);
+    let probe = object_store::path::Path::from("results-probe/x");
+    store.put(&probe, b"first".to_vec().into()).await.unwrap();
+    let create = PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    let again = store
+        .put_opts(&probe, b"second".to_vec().into(), create)
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. })
+        ),
+        "{again:?}"
+    );
+    let kept = store.get(&probe).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&kept[..], b"first");
+
+    // Two nodes asked for the same new responses at once: both compute, one object each.
+    let a = node(&s3, "key-of-node-a", false);
+    let b = node(&s3, "key-of-node-b", false);
+    let urls: Vec<String> = (0..6)
+        .map(|i| format!("/transform/corpus/photo/rocket.jpg?w={}", 90 + i))
+        .collect();
+    for url in &urls {
+        let (x, y) = tokio::join!(a.get(url), b.get(url));
+        assert_eq!((x.status, y.status), (200, 200));
+        assert_eq!(x.body, y.body);
+    }
+    for _ in 0..100 {
+        if objects(&s3, "results/").await.len() >= urls.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(objects(&s3, "results/").await.len(), urls.len());
+    let computed =
+        a.metric("ferrotype_transforms_total").await + b.metric("ferrotype_transforms_total").await;
+    assert!(computed > 6.0, "no race happened: {computed} transforms");
+    for n in [&a, &b] {
+        assert_eq!(
+            n.metric("ferrotype_result_storage_total{outcome=\"error\"}")
+                .await,
+            0.0,
+            "a lost race is not a storage error"
+        );
+    }
 }
