@@ -411,51 +411,28 @@ impl Origin {
     /// On another loopback address, e.g. `127.0.0.2`.
     pub fn start_on(ip: &'static str, root: PathBuf) -> Origin {
         let hits = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let counter = hits.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send");
-                let root = Arc::new(root);
-                tokio::pin!(rx);
-                loop {
-                    let (stream, _) = tokio::select! {
-                        a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
-                        _ = &mut rx => break,
-                    };
-                    let root = root.clone();
-                    let counter = counter.clone();
-                    tokio::spawn(async move {
-                        let svc = hyper::service::service_fn(
-                            move |req: hyper::Request<hyper::body::Incoming>| {
-                                counter.fetch_add(1, Ordering::SeqCst);
-                                let root = root.clone();
-                                async move {
-                                    Ok::<_, Infallible>(serve_origin(&root, req.uri().path()).await)
-                                }
-                            },
-                        );
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
-            });
+        let root = Arc::new(root);
+        let (addr, shutdown) = accept_on(ip, move |stream| {
+            let root = root.clone();
+            let counter = counter.clone();
+            async move {
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let root = root.clone();
+                        async move { Ok::<_, Infallible>(serve_origin(&root, req.uri().path()).await) }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            }
         });
-        let addr = addr_rx.recv().expect("origin address");
         Origin {
             addr,
             hits,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
         }
     }
 
@@ -705,58 +682,36 @@ impl Trickle {
     pub fn start(upstream: SocketAddr) -> Trickle {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let relayed = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let counter = relayed.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send");
-                tokio::pin!(rx);
+        let (addr, shutdown) = accept_on("127.0.0.1", move |client| {
+            let counter = counter.clone();
+            async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_r, mut client_w) = client.into_split();
+                let (mut server_r, mut server_w) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_r, &mut server_w).await;
+                });
+                let mut buf = vec![0u8; 16 * 1024];
                 loop {
-                    let (client, _) = tokio::select! {
-                        a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
-                        _ = &mut rx => break,
+                    let n = match server_r.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
                     };
-                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                        continue;
-                    };
-                    let counter = counter.clone();
-                    let (mut client_r, mut client_w) = client.into_split();
-                    let (mut server_r, mut server_w) = server.into_split();
-                    tokio::spawn(async move {
-                        let _ = tokio::io::copy(&mut client_r, &mut server_w).await;
-                    });
-                    tokio::spawn(async move {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = match server_r.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            if client_w.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                            counter.fetch_add(n, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    });
+                    if client_w.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    counter.fetch_add(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-            });
+            }
         });
         Trickle {
-            addr: addr_rx.recv().expect("relay address"),
+            addr,
             relayed,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
         }
     }
 
@@ -772,4 +727,38 @@ impl Drop for Trickle {
             let _ = tx.send(());
         }
     }
+}
+
+/// Accepts connections on a loopback `ip`, in a thread and runtime of their own (the tests'
+/// runtimes are single-threaded and may block), each one handled by `handle`, until the
+/// returned sender fires or is dropped.
+fn accept_on<F, Fut>(ip: &'static str, handle: F) -> (SocketAddr, tokio::sync::oneshot::Sender<()>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
+            addr_tx
+                .send(listener.local_addr().expect("addr"))
+                .expect("send");
+            tokio::pin!(rx);
+            loop {
+                let (stream, _) = tokio::select! {
+                    a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+                    _ = &mut rx => break,
+                };
+                tokio::spawn(handle(stream));
+            }
+        });
+    });
+    (addr_rx.recv().expect("listener address"), tx)
 }
