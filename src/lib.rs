@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 mod demo;
+pub mod faces;
 pub mod http;
 pub mod imaging;
 pub mod info;

@@ -31,6 +31,8 @@ async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
                 "?fm=png&page=0",
                 // The steps that decode differently: the cut path, and what follows.
                 "?trim=10&crop=0,0,0.5,0.5&pad=5&pixelate=4&wm_text=%3Cx%3E&max_bytes=2048",
+                // Face detection's own decode of the original.
+                "?w=50&h=50&fit=cover&g=face&faces=blur",
             ] {
                 let target = format!("/transform/{source}/hostile/{name}{options}");
                 let r = s.get(&target).await;

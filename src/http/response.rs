@@ -113,6 +113,8 @@ fn status_and_caching(e: &Error) -> (StatusCode, Caching) {
             imaging::Error::Corrupt(_)
             | imaging::Error::TooManyPixels { .. }
             | imaging::Error::Encode(_) => (StatusCode::UNPROCESSABLE_ENTITY, Brief),
+            // The model inside the binary failed: not the image's fault.
+            imaging::Error::Faces => (StatusCode::INTERNAL_SERVER_ERROR, Never),
         },
         Error::Pool(imaging::pool::Error::Overloaded(_)) => {
             (StatusCode::SERVICE_UNAVAILABLE, Never)

@@ -6,9 +6,10 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::{enums, VipsImage};
 
+use super::faces::Face;
 use super::header::{has_field, open, Header};
 use super::sniff::SourceFormat;
-use super::steps::colour::to_srgb;
+use super::steps::colour::opaque_srgb8;
 use super::{corrupt, pixels, Error, Imaging};
 use crate::telemetry::Stage;
 
@@ -35,6 +36,8 @@ pub struct Analysis {
     /// 8-bit sRGB, 3 bytes a pixel, at most `COLOUR_SIDE` on its longer side.
     pub colour: Vec<u8>,
     pub colour_size: (u32, u32),
+    /// The faces on the first page, as fractions of the displayed size, best first.
+    pub faces: Vec<Face>,
 }
 
 impl Imaging {
@@ -53,6 +56,7 @@ impl Imaging {
         let colour = self.upright(bytes, format, &header)?;
         let phash_grey = grey(&colour, (PHASH_SIDE, PHASH_SIDE))?;
         let dhash_grey = grey(&colour, DHASH_SIZE)?;
+        let faces = self.faces.locate(bytes, None, false)?.to_vec();
         let colour_size = (
             u32::try_from(colour.get_width()).unwrap_or(0),
             u32::try_from(colour.get_height()).unwrap_or(0),
@@ -69,6 +73,7 @@ impl Imaging {
             dhash_grey,
             colour: colour.write_to_memory(),
             colour_size,
+            faces,
         })
     }
 }
@@ -96,22 +101,10 @@ impl Imaging {
                     .map_err(corrupt)?
             }
         };
-        finish_colour(img)
+        opaque_srgb8(img)
+            .and_then(|i| i.copy_memory())
+            .map_err(corrupt)
     }
-}
-
-/// `img` in 8-bit sRGB without alpha (flattened on white), in memory.
-fn finish_colour(img: VipsImage) -> Result<VipsImage, Error> {
-    let img = to_srgb(img).map_err(corrupt)?;
-    let img = if img.hasalpha() {
-        img.flatten_with_opts(VOption::new().set("background", &[255.0, 255.0, 255.0][..]))
-            .map_err(corrupt)?
-    } else {
-        img
-    };
-    img.cast(enums::BandFormat::Uchar)
-        .and_then(|i| i.copy_memory())
-        .map_err(corrupt)
 }
 
 /// `colour` squeezed to exactly `(w, h)`, in grey.

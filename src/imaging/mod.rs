@@ -16,6 +16,7 @@
 
 pub mod analyse;
 mod encode;
+mod faces;
 mod header;
 mod jpeg;
 mod pipeline;
@@ -28,6 +29,7 @@ mod steps;
 mod webp;
 
 pub use analyse::Analysis;
+pub use faces::{Face, DETECTION_SIZE};
 pub use setup::init;
 pub use sniff::{sniff, SourceFormat};
 pub use steps::watermark::Watermarks;
@@ -55,6 +57,8 @@ pub enum Error {
     Encode(Format),
     #[error("option \"crop\": the region is outside the image")]
     EmptyCrop,
+    #[error("face detection failed")]
+    Faces,
 }
 
 /// Limits from the configuration.
@@ -75,6 +79,7 @@ pub struct Imaging {
     limits: Limits,
     qualities: Qualities,
     watermarks: Watermarks,
+    faces: faces::Faces,
     avif: CountingSemaphore,
     /// Whether JPEGs reduced 1.5× or more decode through `jpeg` (TurboJPEG, scaled, fast
     /// IDCT) rather than libvips' own loader.
@@ -88,6 +93,7 @@ impl Imaging {
             limits,
             qualities: Qualities::default(),
             watermarks: Watermarks::default(),
+            faces: faces::Faces::default(),
             avif: CountingSemaphore::new(avif_slots.max(1)),
             fast_jpeg: true,
         }
@@ -187,7 +193,16 @@ impl Imaging {
             opened,
             frames,
         };
-        let resized = self.resize(&original, spec)?;
+        let faces = if spec.needs_faces() {
+            // First frame (or `page`), as displayed, then turned like the image.
+            let found = self
+                .faces
+                .locate(bytes, spec.page, spec.ignore_orientation)?;
+            faces::Located(found.to_vec()).turned(spec.rotate, spec.flip)
+        } else {
+            faces::Located::default()
+        };
+        let resized = self.resize(&original, spec, faces)?;
         let img = finish(resized, spec, format, &original, &self.watermarks)?;
         Ok((img, format))
     }

@@ -5,15 +5,16 @@
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
+use super::faces::Located;
 use super::header::{Header, PROFILE};
 use super::plan::{oriented, Plan};
 use super::sniff::SourceFormat;
 use super::steps::watermark::{self, Watermarks};
 use super::steps::{
-    colour, filters, fit, metadata, orient, pad, per_frame, pixelate, region, trim,
+    colour, filters, fit, metadata, obscure, orient, pad, per_frame, pixelate, region, trim,
 };
 use super::{corrupt, Error, Imaging};
-use crate::options::{Flip, Format, Rect, Rotation, TransformSpec};
+use crate::options::{Anchor, Crop, Flip, Format, Rect, Rotation, TransformSpec};
 
 /// The original being transformed: its bytes, the format sniffed from them, its header
 /// and the image opened on them (header only), and how many frames are kept.
@@ -25,22 +26,25 @@ pub(super) struct Original<'a> {
     pub frames: u32,
 }
 
-/// What the steps after the resize start from: the resized frames and their plan.
+/// What the steps after the resize start from: the resized frames, their plan and the
+/// faces in them.
 pub(super) struct Resized {
     pub img: VipsImage,
     pub plan: Plan,
+    pub faces: Located,
 }
 
 impl Imaging {
     /// Loads, orients, cuts and resizes: everything up to the planned `resized` size.
+    /// `faces` are those of the oriented, rotated and flipped original.
     pub(super) fn resize(
         &self,
         original: &Original,
         spec: &TransformSpec,
+        faces: Located,
     ) -> Result<Resized, Error> {
         let frames = original.frames;
         let full = oriented(&original.header, spec);
-        let anchor = spec.anchor();
         if let Some(trim) = spec.trim {
             // The border is found in the pixels: the whole image, at full size.
             let img = self.decode(original, spec, 1.0)?;
@@ -50,6 +54,8 @@ impl Imaging {
             let inside = trim::find(&first, trim).map_err(corrupt)?;
             let region = match spec.crop {
                 Some(crop) => {
+                    let kept = faces.clone().within(inside, full);
+                    let (crop, anchor) = by_faces(crop, spec, &kept, (inside.width, inside.height));
                     let r = crop
                         .resolve((inside.width, inside.height), anchor)
                         .ok_or(Error::EmptyCrop)?;
@@ -62,21 +68,23 @@ impl Imaging {
                 None => inside,
             };
             let plan = self.plan((region.width, region.height), spec, frames)?;
-            return self.cut(img, region, full, plan, frames);
+            return self.cut(img, region, full, plan, frames, faces);
         }
         if let Some(crop) = spec.crop {
+            let (crop, anchor) = by_faces(crop, spec, &faces, full);
             let region = crop.resolve(full, anchor).ok_or(Error::EmptyCrop)?;
             let plan = self.plan((region.width, region.height), spec, frames)?;
             let scale = |to: u32, from: u32| f64::from(to) / f64::from(from);
             let scale =
                 scale(plan.resized.0, region.width).max(scale(plan.resized.1, region.height));
             let img = self.decode(original, spec, scale)?;
-            return self.cut(img, region, full, plan, frames);
+            return self.cut(img, region, full, plan, frames, faces);
         }
         let plan = self.plan(full, spec, frames)?;
         Ok(Resized {
             img: self.load(original, spec, plan.resized)?,
             plan,
+            faces,
         })
     }
 
@@ -143,6 +151,7 @@ impl Imaging {
         full: (u32, u32),
         plan: Plan,
         frames: u32,
+        faces: Located,
     ) -> Result<Resized, Error> {
         let scale = (
             f64::from(img.get_width()) / f64::from(full.0),
@@ -152,7 +161,11 @@ impl Imaging {
             region::cut(f, region, scale, plan.resized)
         })
         .map_err(corrupt)?;
-        Ok(Resized { img, plan })
+        Ok(Resized {
+            img,
+            plan,
+            faces: faces.within(region, full),
+        })
     }
 
     /// The original decoded at `size` (after orientation, `rot` and `flip`), shrunk on
@@ -206,6 +219,22 @@ impl Imaging {
     }
 }
 
+/// A crop placed by the faces where it asks for them (its own gravity, or `g`'s): around
+/// them all, as they fit in the whole image.
+fn by_faces(
+    crop: Crop,
+    spec: &TransformSpec,
+    faces: &Located,
+    whole: (u32, u32),
+) -> (Crop, Anchor) {
+    let fallback = faces.anchor(spec.anchor(), whole, whole);
+    let crop = match crop.anchor() {
+        Some(own) => crop.with_anchor(faces.anchor(own, whole, whole)),
+        None => crop,
+    };
+    (crop, fallback)
+}
+
 fn thumbnail(
     original: &Original,
     (w, h): (u32, u32),
@@ -252,7 +281,7 @@ pub(super) fn finish(
     marks: &Watermarks,
 ) -> Result<VipsImage, Error> {
     let frames = original.frames;
-    let Resized { img, plan } = resized;
+    let Resized { img, plan, faces } = resized;
     let img = colour::to_srgb(img).map_err(corrupt)?;
     let output = plan.output();
     let margin = (
@@ -261,7 +290,11 @@ pub(super) fn finish(
     );
     let overlays = marks.overlays(&spec.watermark, output, margin)?;
     let img = per_frame(&img, frames, |frame| {
-        let mut f = fit::fit(frame, &plan, spec, format)?;
+        let mut f = match spec.faces {
+            Some(how) if !faces.0.is_empty() => obscure::obscure(frame, &faces, how)?,
+            _ => frame.copy()?,
+        };
+        f = fit::fit(&f, &plan, spec, format, &faces)?;
         f = filters::filters(f, spec)?;
         if let Some(block) = spec.pixelate {
             f = pixelate::pixelate(&f, block)?;

@@ -32,6 +32,18 @@ pub struct Info {
     pub blurhash: String,
     pub dominant_colors: Vec<String>,
     pub final_url: Option<String>,
+    pub faces: Vec<FaceBox>,
+}
+
+/// A face in displayed pixels (API.md §6).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FaceBox {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    /// Rounded to two decimals: more would promise a precision the model does not have.
+    pub score: f64,
 }
 
 /// Describes `bytes`, which `analysis` was made from; `final_url` is where they came from
@@ -61,5 +73,19 @@ pub fn describe(bytes: &[u8], analysis: &Analysis, final_url: Option<String>) ->
         blurhash: blurhash::encode(4, 3, w, h, &rgba).unwrap_or_default(),
         dominant_colors: hash::dominant_colours(&analysis.colour, 5),
         final_url,
+        faces: analysis
+            .faces
+            .iter()
+            .map(|f| {
+                let px = |v: f64, side: u32| (v * f64::from(side)).round() as u32;
+                FaceBox {
+                    x: px(f.x, analysis.width),
+                    y: px(f.y, analysis.height),
+                    w: px(f.w, analysis.width).max(1),
+                    h: px(f.h, analysis.height).max(1),
+                    score: (f64::from(f.score) * 100.0).round() / 100.0,
+                }
+            })
+            .collect(),
     }
 }

@@ -25,7 +25,7 @@ pub use native::{parse_info, parse_source_path, parse_transform};
 pub use query::{query_pairs, Pair};
 pub use screenshot::{parse_screenshot, ScreenshotSpec, ShotType};
 pub use spec::{
-    Accepts, Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, InfoRequest, Length,
+    Accepts, Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, InfoRequest, Length, Obscure,
     Placement, Qualities, Rect, Rgba, Rotation, Sides, Sizing, SourceRef, TransformRequest,
     TransformSpec, Trim, Watermark,
 };

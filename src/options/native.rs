@@ -334,6 +334,21 @@ mod tests {
     }
 
     #[test]
+    fn faces_options() {
+        use crate::options::Obscure;
+        let s = spec("g=face&faces=pixelate").unwrap();
+        assert_eq!(
+            (s.gravity, s.faces),
+            (Gravity::Face, Some(Obscure::Pixelate))
+        );
+        assert!(s.needs_faces());
+        assert_eq!(spec("faces=blur").unwrap().faces, Some(Obscure::Blur));
+        assert!(!spec("g=attention").unwrap().needs_faces());
+        let err = spec("faces=hide").unwrap_err().to_string();
+        assert!(err.contains("\"faces\""), "{err}");
+    }
+
+    #[test]
     fn errors_name_the_option() {
         for (q, name) in [
             ("w=0", "w"),

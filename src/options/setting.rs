@@ -4,8 +4,8 @@
 
 use super::catalog::Catalog;
 use super::spec::{
-    Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rgba, Rotation,
-    Sides, TransformSpec, Trim,
+    Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Obscure, Placement, Rgba,
+    Rotation, Sides, TransformSpec, Trim,
 };
 use super::values::{flag, float_in, int_in, parse_filename};
 use super::{invalid, Error};
@@ -35,6 +35,7 @@ pub(super) enum Setting {
     Trim(u8),
     Crop(Crop),
     Pixelate(u32),
+    Faces(Obscure),
     Pad(Sides),
     WmImage(String),
     WmText(String),
@@ -91,6 +92,7 @@ pub(super) fn parse_setting(
         "trim" => S::Trim(int_in("trim", v, 1, 100)? as u8),
         "crop" => S::Crop(parse_crop(v)?),
         "pixelate" => S::Pixelate(int_in("pixelate", v, 2, 256)?),
+        "faces" => S::Faces(parse_obscure(v)?),
         "pad" => S::Pad(parse_pad(v)?),
         "wm" if catalog.has_watermark(v) => S::WmImage(v.to_owned()),
         "wm" => return Err(invalid("wm", format!("unknown watermark {v:?}"))),
@@ -130,6 +132,7 @@ impl Setting {
             Self::Trim(_) => "trim",
             Self::Crop(_) => "crop",
             Self::Pixelate(_) => "pixelate",
+            Self::Faces(_) => "faces",
             Self::Pad(_) => "pad",
             Self::WmImage(_) => "wm",
             Self::WmText(_) => "wm_text",
@@ -207,6 +210,7 @@ impl Draft {
             Setting::Trim(v) => s.trim = Some(Trim::threshold(v)),
             Setting::Crop(v) => s.crop = Some(v),
             Setting::Pixelate(v) => s.pixelate = Some(v),
+            Setting::Faces(v) => s.faces = Some(v),
             Setting::Pad(v) => s.pad = Some(v),
             Setting::WmImage(v) => wm.image = Some(v),
             Setting::WmText(v) => wm.text = Some(v),
@@ -252,6 +256,17 @@ impl Draft {
     }
 }
 
+fn parse_obscure(v: &str) -> Result<Obscure, Error> {
+    match v {
+        "blur" => Ok(Obscure::Blur),
+        "pixelate" => Ok(Obscure::Pixelate),
+        _ => Err(invalid(
+            "faces",
+            format!("expected blur or pixelate, got {v:?}"),
+        )),
+    }
+}
+
 fn parse_fit(v: &str) -> Result<Fit, Error> {
     Ok(match v {
         "inside" => Fit::Inside,
@@ -289,11 +304,12 @@ fn parse_gravity(v: &str) -> Result<Gravity, Error> {
     match v {
         "attention" => Ok(Gravity::Attention),
         "entropy" => Ok(Gravity::Entropy),
+        "face" => Ok(Gravity::Face),
         _ => compass(v).ok_or_else(|| {
             invalid(
                 "g",
                 format!(
-                    "expected center, n, s, e, w, ne, nw, se, sw, attention or entropy, got {v:?}"
+                    "expected center, n, s, e, w, ne, nw, se, sw, attention, entropy or face, got {v:?}"
                 ),
             )
         }),

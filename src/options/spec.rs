@@ -43,6 +43,15 @@ pub enum Gravity {
         x: f64,
         y: f64,
     },
+    /// The detected faces kept in frame (API.md §10); `Attention` when there is none.
+    Face,
+}
+
+/// How `faces` hides each detected face.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Obscure {
+    Blur,
+    Pixelate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -233,6 +242,26 @@ pub struct Rect {
 }
 
 impl Crop {
+    /// The gravity an anchored crop names, if any.
+    pub fn anchor(&self) -> Option<Anchor> {
+        match self {
+            Self::Anchored { anchor, .. } => *anchor,
+            Self::Region { .. } => None,
+        }
+    }
+
+    /// The same crop placed by `anchor` instead of its own.
+    pub fn with_anchor(self, to: Anchor) -> Self {
+        match self {
+            Self::Anchored { width, height, .. } => Self::Anchored {
+                width,
+                height,
+                anchor: Some(to),
+            },
+            region => region,
+        }
+    }
+
     /// The region in an image of `size`, clipped to it; `None` when nothing is left.
     /// `fallback` places an anchored crop that names no gravity of its own.
     pub fn resolve(&self, (w, h): (u32, u32), fallback: Anchor) -> Option<Rect> {
@@ -492,6 +521,8 @@ pub struct TransformSpec {
     pub pass_through: Vec<Format>,
     /// Block size in output pixels.
     pub pixelate: Option<u32>,
+    /// Every detected face hidden.
+    pub faces: Option<Obscure>,
     pub pad: Option<Sides>,
     pub watermark: Watermark,
     pub max_bytes: Option<u32>,
@@ -513,6 +544,14 @@ impl TransformSpec {
             gravity: self.gravity,
             offset: (device(self.gravity_offset.0), device(self.gravity_offset.1)),
         }
+    }
+
+    /// Whether the faces must be found: for `faces`, or for a crop by them.
+    pub fn needs_faces(&self) -> bool {
+        let by_faces = |a: Option<Anchor>| a.is_some_and(|a| a.gravity == Gravity::Face);
+        self.faces.is_some()
+            || self.gravity == Gravity::Face
+            || by_faces(self.crop.as_ref().and_then(Crop::anchor))
     }
 
     /// CSS pixels in device pixels.

@@ -41,6 +41,17 @@ pub(in crate::imaging) fn to_srgb(img: VipsImage) -> rs_vips::Result<VipsImage> 
     img.colourspace(enums::Interpretation::Srgb)
 }
 
+/// 8-bit sRGB without alpha (flattened on white): what the analyses read.
+pub(in crate::imaging) fn opaque_srgb8(img: VipsImage) -> rs_vips::Result<VipsImage> {
+    let img = to_srgb(img)?;
+    let img = if img.hasalpha() {
+        img.flatten_with_opts(VOption::new().set("background", &[255.0, 255.0, 255.0][..]))?
+    } else {
+        img
+    };
+    img.cast(enums::BandFormat::Uchar)
+}
+
 /// Alpha flattened onto `bg` when `format` has none.
 pub(in crate::imaging) fn flatten_for(
     img: VipsImage,

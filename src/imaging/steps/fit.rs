@@ -1,11 +1,12 @@
 //! The resized image brought to the canvas: cut where the canvas is smaller (`cover`'s
-//! crop, by gravity and offset, focal point or libvips' smart crops), then placed in it
+//! crop, by gravity and offset, focal point, faces or libvips' smart crops), then placed in it
 //! where it is larger (`contain`'s letterbox, imgproxy's `extend`).
 
 use rs_vips::voption::{Setter, VOption};
 use rs_vips::VipsImage;
 
 use super::background;
+use crate::imaging::faces::Located;
 use crate::imaging::plan::Plan;
 use crate::options::{Format, Gravity, TransformSpec};
 
@@ -15,6 +16,7 @@ pub(in crate::imaging) fn fit(
     plan: &Plan,
     spec: &TransformSpec,
     format: Format,
+    faces: &Located,
 ) -> rs_vips::Result<VipsImage> {
     let (w, h) = (frame.get_width() as u32, frame.get_height() as u32);
     let (cw, ch) = plan.canvas;
@@ -22,7 +24,7 @@ pub(in crate::imaging) fn fit(
     let cut = if part == (w, h) {
         frame.copy()?
     } else {
-        crop(frame, part, spec)?
+        crop(frame, part, spec, faces)?
     };
     if part == (cw, ch) {
         return Ok(cut);
@@ -40,8 +42,15 @@ pub(in crate::imaging) fn fit(
     )
 }
 
-fn crop(img: &VipsImage, (cw, ch): (u32, u32), spec: &TransformSpec) -> rs_vips::Result<VipsImage> {
-    let interesting = match spec.gravity {
+fn crop(
+    img: &VipsImage,
+    (cw, ch): (u32, u32),
+    spec: &TransformSpec,
+    faces: &Located,
+) -> rs_vips::Result<VipsImage> {
+    let whole = (img.get_width() as u32, img.get_height() as u32);
+    let anchor = faces.anchor(spec.anchor(), whole, (cw, ch));
+    let interesting = match anchor.gravity {
         Gravity::Attention => Some("attention"),
         Gravity::Entropy => Some("entropy"),
         _ => None,
@@ -53,7 +62,6 @@ fn crop(img: &VipsImage, (cw, ch): (u32, u32), spec: &TransformSpec) -> rs_vips:
             VOption::new().set("interesting", how),
         );
     }
-    let whole = (img.get_width() as u32, img.get_height() as u32);
-    let (x, y) = spec.anchor().place(whole, (cw, ch));
+    let (x, y) = anchor.place(whole, (cw, ch));
     img.extract_area(x as i32, y as i32, cw as i32, ch as i32)
 }

@@ -1,6 +1,7 @@
 //! The processing steps, one file each, in API.md §3's order: `orient` (EXIF, `rot`,
 //! `flip`) → `trim` → `region` (`crop`, and the resize to the planned size when a region
-//! was cut) → `fit` (cover's crop, contain's letterbox) → `filters` (`blur`, `sharpen`) →
+//! was cut) → `obscure` (`faces`, on the resized frame) → `fit` (cover's crop, by the faces
+//! for `g=face`; contain's letterbox) → `filters` (`blur`, `sharpen`) →
 //! `pixelate` → `pad` → `watermark` (with `text` for `wm_text`) → `colour` and
 //! `metadata` for the encoder. `pipeline` calls them; each takes and returns one frame.
 
@@ -8,6 +9,7 @@ pub(super) mod colour;
 pub(super) mod filters;
 pub(super) mod fit;
 pub(super) mod metadata;
+pub(super) mod obscure;
 pub(super) mod orient;
 pub(super) mod pad;
 pub(super) mod pixelate;

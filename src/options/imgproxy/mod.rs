@@ -199,6 +199,31 @@ mod tests {
     }
 
     #[test]
+    fn faces_are_the_detected_objects() {
+        use crate::options::Obscure;
+        let spec = |p: &str| parse(p).map(|r| r.request.spec);
+        assert_eq!(
+            spec("/g:obj:face/plain/http://h/a.jpg").unwrap().gravity,
+            Gravity::Face
+        );
+        assert_eq!(
+            spec("/g:obj/plain/http://h/a.jpg").unwrap().gravity,
+            Gravity::Face
+        );
+        assert!(spec("/g:obj:cat/plain/http://h/a.jpg").is_err());
+        let s = spec("/bd:10:face/plain/http://h/a.jpg").unwrap();
+        assert_eq!(s.faces, Some(Obscure::Blur));
+        assert_eq!(
+            spec("/blur_detections:5/plain/http://h/a.jpg")
+                .unwrap()
+                .faces,
+            Some(Obscure::Blur)
+        );
+        assert!(spec("/bd:5:dog/plain/http://h/a.jpg").is_err());
+        assert!(spec("/bd/plain/http://h/a.jpg").is_err());
+    }
+
+    #[test]
     fn the_documented_example() {
         let r = parse("/rs:fill:300:400:0/g:sm/plain/http://example.com/images/curiosity.jpg@png")
             .unwrap();

@@ -7,8 +7,8 @@ use base64::Engine as _;
 
 use crate::options::setting::{parse_colour, Setting};
 use crate::options::spec::{
-    Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Placement, Rotation, Sides,
-    Trim,
+    Anchor, Crop, Fit, Flip, Format, FormatChoice, Gravity, Length, Obscure, Placement, Rotation,
+    Sides, Trim,
 };
 use crate::options::values::{parse_filename, parse_version};
 use crate::options::{invalid, Error};
@@ -48,6 +48,7 @@ fn long_name(name: &str) -> Option<&'static str> {
         "blur" | "bl" => "blur",
         "sharpen" | "sh" => "sharpen",
         "pixelate" | "pix" => "pixelate",
+        "blur_detections" | "bd" => "blur_detections",
         "watermark" | "wm" => "watermark",
         "strip_metadata" | "sm" => "strip_metadata",
         "keep_copyright" | "kcr" => "keep_copyright",
@@ -231,6 +232,16 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
         "blur" => one(S::Blur(a.number(0, 0.3, 100.0)?)),
         "sharpen" => one(S::Sharpen(a.number(0, 0.3, 10.0)?)),
         "pixelate" => one(S::Pixelate(a.whole(0, 2, 256)?)),
+        "blur_detections" => {
+            // imgproxy Pro's `bd:sigma:classes`: faces are the class ferrotype detects. The
+            // sigma is checked but each face is blurred at a strength that follows its size
+            // (a fixed sigma leaves large faces recognisable).
+            a.number(0, 0.3, 100.0)?;
+            if a.args[1..].iter().any(|c| *c != "face") {
+                return Err(a.bad("only the face class is detected"));
+            }
+            one(S::Faces(Obscure::Blur))
+        }
         "watermark" => {
             a.between(1, 5)?;
             let opacity = a.number(0, 0.0, 1.0)?;
@@ -455,8 +466,9 @@ fn anchor(a: &Args, at: usize, smart: bool) -> Result<Anchor, Error> {
                 y: a.number(at + 2, 0.0, 1.0)?,
             }
         }
-        // Faces land with the face detector; until then the saliency crop stands in.
-        "sm" | "obj" if smart => Gravity::Attention,
+        "sm" if smart => Gravity::Attention,
+        // Faces are the one class of objects ferrotype detects.
+        "obj" if smart => Gravity::Face,
         other => return Err(a.bad(format!("unknown gravity {other:?}"))),
     };
     if kind == "obj" && a.args[at + 1..].iter().any(|c| *c != "face") {
