@@ -321,6 +321,13 @@ async fn hard_images_are_answered() {
     let mut clear = RgbaImage::new(200, 200);
     image::imageops::overlay(&mut clear, &head, 70, 60);
     save(dir.path(), "clear.png", &clear);
+    // Grey: one channel, and the face is still found.
+    image::DynamicImage::ImageRgba8(corpus_image("photo/astronaut.png"))
+        .to_luma8()
+        .save(dir.path().join("grey.png"))
+        .unwrap();
+    let found = boxes(&info(&s, "/info/made/grey.png").await);
+    assert!(iou(found[0].0, ASTRONAUT_FACE) >= 0.5, "{found:?}");
 
     let found = boxes(&info(&s, "/info/made/crowd.png").await);
     assert!(
@@ -334,6 +341,7 @@ async fn hard_images_are_answered() {
         "made/line.png",
         "made/column.png",
         "made/clear.png",
+        "made/grey.png",
         "corpus/gif/iss634-animated.gif",
         "corpus/webp/iss634-animated.webp",
         "corpus/jpeg/cmyk.jpg",
