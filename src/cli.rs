@@ -1,4 +1,4 @@
-//! The command line: `ferrotype serve` and `ferrotype sign`.
+//! The command line: `ferrotype serve`, `ferrotype sign` and `ferrotype convert`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +22,8 @@ use crate::signature::{Algorithm, Signer};
     after_help = "Examples:\n  \
         ferrotype serve\n  \
         FERROTYPE_KEYS=secret FERROTYPE_SOURCES=img=file:///srv/images ferrotype serve\n  \
-        ferrotype sign --key secret '/transform/img/cat.jpg?w=600&h=600'"
+        ferrotype sign --key secret '/transform/img/cat.jpg?w=600&h=600'\n  \
+        ferrotype convert photos/ web/ --options 'w=1600&fm=webp&q=80'"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +52,33 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Transform every image under SRC_DIR into DST_DIR, at the same relative paths.
+    #[command(
+        after_help = "Exit status: 0 when nothing failed, 1 when a file failed, 2 for bad \
+        arguments (nothing written).\n\nExample:\n  \
+        ferrotype convert photos/ web/ --options 'w=1600&fm=webp&q=80' --json"
+    )]
+    Convert {
+        /// The directory to read (recursively; symbolic links are not followed).
+        src_dir: PathBuf,
+        /// Where the outputs go, with the output format's extension.
+        dst_dir: PathBuf,
+        /// /transform's options, in its query syntax (not exp, v, filename, dl).
+        #[arg(long, default_value = "")]
+        options: String,
+        /// Images processed at once (default: the number of cores).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        jobs: Option<u16>,
+        /// Write outputs even when they are newer than their source.
+        #[arg(long)]
+        overwrite: bool,
+        /// Print a JSON summary on stdout.
+        #[arg(long)]
+        json: bool,
+        /// TOML configuration file (limits, qualities, presets, watermarks, font).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -64,6 +92,26 @@ pub fn main() -> ExitCode {
             sha256,
             config,
         } => sign(&url, key, sha256, config),
+        Command::Convert {
+            src_dir,
+            dst_dir,
+            options,
+            jobs,
+            overwrite,
+            json,
+            config,
+        } => crate::convert::main(&crate::convert::Args {
+            src: src_dir,
+            dst: dst_dir,
+            options,
+            jobs: jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            ),
+            overwrite,
+            json,
+            config,
+        }),
     }
 }
 

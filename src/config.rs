@@ -165,8 +165,13 @@ impl Raw {
 }
 
 impl Config {
-    /// Reads `file` (if any) and the process environment.
+    /// Reads `file` (if any) and the process environment, for the server.
     pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        Self::load_for(file, Purpose::Serve)
+    }
+
+    /// The same, for `purpose`.
+    pub fn load_for(file: Option<&Path>, purpose: Purpose) -> Result<Self, Error> {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let text = match file {
             Some(path) => Some(
@@ -175,13 +180,22 @@ impl Config {
             ),
             None => None,
         };
-        Self::from_parts(file.zip(text.as_deref()), &env)
+        Self::from_parts_for(file.zip(text.as_deref()), &env, purpose)
     }
 
-    /// Builds a configuration from a file's name and text and environment pairs.
+    /// Builds a server's configuration from a file's name and text and environment pairs.
     pub fn from_parts(
         file: Option<(&Path, &str)>,
         env: &[(String, String)],
+    ) -> Result<Self, Error> {
+        Self::from_parts_for(file, env, Purpose::Serve)
+    }
+
+    /// The same, for `purpose`.
+    pub fn from_parts_for(
+        file: Option<(&Path, &str)>,
+        env: &[(String, String)],
+        purpose: Purpose,
     ) -> Result<Self, Error> {
         let mut raw = Raw {
             values: BTreeMap::new(),
@@ -212,9 +226,17 @@ impl Config {
                 )),
             }
         }
-        let demo = file.is_none() && !from_env;
-        build(&mut raw, demo)
+        let demo = purpose == Purpose::Serve && file.is_none() && !from_env;
+        build(&mut raw, demo, purpose)
     }
+}
+
+/// What the configuration is read for: `serve` needs signing keys (or runs the demo without
+/// any configuration); `convert` signs nothing and has no demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Serve,
+    Convert,
 }
 
 fn read_toml(path: &Path, text: &str, raw: &mut Raw) {
@@ -440,7 +462,7 @@ fn default_cache_dir() -> PathBuf {
         .join("ferrotype")
 }
 
-fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
+fn build(raw: &mut Raw, demo: bool, purpose: Purpose) -> Result<Config, Error> {
     let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
     let bind = setting(raw, "bind", default_bind, parse_bind);
     let algorithm = setting(raw, "signature", Algorithm::Sha1, |v| v.trim().parse());
@@ -521,8 +543,10 @@ fn build(raw: &mut Raw, demo: bool) -> Result<Config, Error> {
         }
     });
 
-    let keys = if demo { vec![demo_key()] } else { keys };
-    if keys.is_empty() {
+    // `convert` signs and verifies nothing: a random key stands in, as in demo mode.
+    let stand_in = demo || (purpose == Purpose::Convert && keys.is_empty());
+    let keys = if stand_in { vec![demo_key()] } else { keys };
+    if keys.is_empty() && purpose == Purpose::Serve {
         raw.errors.push(format!(
             "{PREFIX}KEYS: no signing key configured; set at least one (outside demo mode the server refuses to start without one)"
         ));

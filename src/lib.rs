@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod convert;
 mod demo;
 pub mod faces;
 pub mod http;

@@ -11,7 +11,7 @@ use super::results::Results;
 use crate::cache::DiskCache;
 use crate::config::Config;
 use crate::imaging::pool::Pool;
-use crate::imaging::{Imaging, Limits, Watermarks};
+use crate::imaging::Imaging;
 use crate::screenshot::{self, Renderer};
 use crate::source::Fetcher;
 use crate::storage::ResultStorage;
@@ -38,17 +38,7 @@ impl App {
             .await
             .map_err(|e| format!("originals cache {}: {e}", originals_dir.display()))?;
         let fetcher = Fetcher::new(&config, originals).map_err(|e| format!("HTTP client: {e}"))?;
-        let imaging = Imaging::new(
-            Limits {
-                max_source_pixels: config.max_source_pixels,
-                max_frames: config.max_frames,
-            },
-            config.workers.div_ceil(2),
-        )
-        .with(
-            config.quality,
-            Watermarks::load(&config.watermarks, &config.font)?,
-        );
+        let imaging = Imaging::configured(&config, config.workers.div_ceil(2))?;
         let pool = Arc::new(Pool::new(config.workers, config.queue, imaging));
         let storage = match &config.result_storage {
             Some((bucket, prefix)) => Some(ResultStorage::new(

@@ -99,6 +99,19 @@ impl Imaging {
         }
     }
 
+    /// As the configuration says: its limits, qualities and watermarks (files read and
+    /// decoded here; a bad one is the error).
+    pub fn configured(config: &crate::config::Config, avif_slots: usize) -> Result<Self, String> {
+        let limits = Limits {
+            max_source_pixels: config.max_source_pixels,
+            max_frames: config.max_frames,
+        };
+        Ok(Self::new(limits, avif_slots).with(
+            config.quality,
+            Watermarks::load(&config.watermarks, &config.font)?,
+        ))
+    }
+
     /// The same, with these default qualities and watermarks.
     pub fn with(self, qualities: Qualities, watermarks: Watermarks) -> Self {
         Self {
@@ -135,6 +148,18 @@ impl Imaging {
         // libvips is lazy: the steps after the thumbnail run inside the encoder.
         let _encoding = Stage::start("encoding");
         self.encode(&img, spec, format)
+    }
+
+    /// The format [`transform`](Self::transform) writes `bytes` in for `spec`, from the
+    /// header alone (with the same checks).
+    pub fn output_format(
+        &self,
+        bytes: &[u8],
+        spec: &TransformSpec,
+        accepts: Accepts,
+    ) -> Result<Format, Error> {
+        let (source, _, header) = open(bytes)?;
+        Ok(format_for(source, &header, spec, accepts).0)
     }
 
     /// The original as it is, for imgproxy's `skip_processing` and `raw`: when its format is
@@ -178,8 +203,7 @@ impl Imaging {
                 });
             }
         }
-        let animated = source.animates() && header.pages > 1 && spec.page.is_none();
-        let format = choose_format(spec.format, source, header.has_alpha, animated, accepts);
+        let (format, animated) = format_for(source, &header, spec, accepts);
         let frames = if animated && format.can_animate() {
             header.pages.min(self.limits.max_frames)
         } else {
@@ -247,6 +271,20 @@ impl Imaging {
         }
         Ok(())
     }
+}
+
+/// The output format for `spec`, and whether the output animates (every frame kept).
+fn format_for(
+    source: SourceFormat,
+    header: &Header,
+    spec: &TransformSpec,
+    accepts: Accepts,
+) -> (Format, bool) {
+    let animated = source.animates() && header.pages > 1 && spec.page.is_none();
+    (
+        choose_format(spec.format, source, header.has_alpha, animated, accepts),
+        animated,
+    )
 }
 
 fn pixels(width: u32, height: u32, frames: u32) -> u64 {

@@ -6,7 +6,7 @@ use percent_encoding::percent_decode_str;
 use super::catalog::Catalog;
 use super::query::unique_pairs;
 use super::setting::{parse_setting, Draft};
-use super::spec::{InfoRequest, SourceRef, TransformRequest};
+use super::spec::{InfoRequest, SourceRef, TransformRequest, TransformSpec};
 use super::values::{parse_url, parse_version};
 use super::{invalid, Error};
 
@@ -62,6 +62,22 @@ impl Catalog {
             spec: draft.finish(),
             version,
         })
+    }
+}
+
+impl Catalog {
+    /// `ferrotype convert`'s `--options` (API.md §11): §3's query syntax and meanings, less
+    /// what only a URL has (its source, version, expiry and download name).
+    pub fn parse_batch(&self, options: &str) -> Result<TransformSpec, Error> {
+        for (name, _) in unique_pairs(options)? {
+            if let Some(url_only) = ["url", "v", "exp", "filename", "dl"]
+                .into_iter()
+                .find(|n| *n == name)
+            {
+                return Err(invalid(url_only, "belongs to URLs, not to convert"));
+            }
+        }
+        Ok(self.parse_transform("/transform/batch/file", options)?.spec)
     }
 }
 
@@ -331,6 +347,32 @@ mod tests {
     fn focal_point_overrides_gravity() {
         let s = spec("g=n&fx=0.25").unwrap();
         assert_eq!(s.gravity, Gravity::Focal { x: 0.25, y: 0.5 });
+    }
+
+    #[test]
+    fn batch_options_are_transform_options_without_the_url_ones() {
+        let catalog = Catalog::default();
+        let s = catalog
+            .parse_batch("w=1600&fm=webp&q=80&faces=blur")
+            .unwrap();
+        assert_eq!((s.width, s.quality), (Some(1600), Some(80)));
+        assert_eq!(
+            catalog.parse_batch("").unwrap(),
+            parse_transform("/transform/a/b.jpg", "").unwrap().spec
+        );
+        for q in [
+            "v=2",
+            "exp=1",
+            "filename=a",
+            "dl=1",
+            "url=http%3A%2F%2Fa%2Fb.jpg",
+            "s=ab",
+        ] {
+            let err = catalog.parse_batch(q).unwrap_err().to_string();
+            assert!(err.contains("not to convert"), "{q}: {err}");
+        }
+        assert!(catalog.parse_batch("w=0").is_err());
+        assert!(catalog.parse_batch("nope=1").is_err());
     }
 
     #[test]
