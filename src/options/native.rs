@@ -366,7 +366,6 @@ mod tests {
             "filename=a",
             "dl=1",
             "url=http%3A%2F%2Fa%2Fb.jpg",
-            "s=ab",
         ] {
             let err = catalog.parse_batch(q).unwrap_err().to_string();
             assert!(err.contains("not to convert"), "{q}: {err}");
