@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How often the plain lines report the count.
 const EVERY: Duration = Duration::from_secs(5);
@@ -32,10 +32,15 @@ impl Progress {
             };
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} files · {per_sec} · {eta} left · {msg}",
-        ) {
-            bar.set_style(style);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files · {rate} · {eta} left · {msg}")
+        {
+            bar.set_style(style.with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} files/s", state.per_sec());
+                },
+            ));
         }
         bar.enable_steady_tick(Duration::from_millis(200));
         Self::Bar(bar)
