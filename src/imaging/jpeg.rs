@@ -54,6 +54,15 @@ const TJFLAG_FASTUPSAMPLE: c_int = 256;
 const TJFLAG_FASTDCT: c_int = 2048;
 const TJERR_WARNING: c_int = 0;
 
+/// Decode buffers up to this size stay with their worker thread for the next image: a
+/// fresh one of tens of megabytes costs a page fault every 4 KiB (a tenth of a batch's CPU
+/// time went to the kernel); larger ones are returned at once.
+const KEPT_BUFFER: usize = 48 << 20;
+
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One TurboJPEG decompressor, destroyed with the value.
 struct Decompressor(*mut c_void);
 
@@ -80,7 +89,7 @@ impl Drop for Decompressor {
 }
 
 /// `bytes`, a JPEG, decoded and resized to exactly `target` (after EXIF orientation,
-/// which is applied); `None` when the fast path does not apply (too little to shrink, a
+/// which is applied); `None` when the fast path does not apply (nothing to shrink, a
 /// colour space it leaves to libvips, a header TurboJPEG does not read), so the caller
 /// takes the accurate one. The result carries no metadata: for `meta=0` only.
 pub(super) fn shrink(
@@ -118,14 +127,29 @@ pub(super) fn shrink(
         target
     };
     let (w, h) = (i64::from(width), i64::from(height));
-    // The largest reduction that leaves Lanczos at least 1.5× to shrink: closer than that,
-    // the block reduction's sharpness shows (libvips leaves 2×, Pillow's draft 1×; at 1.5×
-    // the bench photo decodes at 1/4, as with Pillow, and stays within the test's bounds).
+    // The largest reduction in the DCT that leaves Lanczos at least 1.5× to shrink: closer
+    // than that, the block reduction's sharpness shows (libvips leaves 2×, Pillow's draft
+    // 1×; at 1.5× the bench photo decodes at 1/4, as with Pillow, and stays within the
+    // test's bounds). Else the whole image, when it shrinks at all: Lanczos alone, in SIMD,
+    // where libvips 8.14's reduce has no vector code.
+    let (tw64, th64) = (i64::from(tw), i64::from(th));
     let denom = [8, 4, 2]
         .into_iter()
-        .find(|d| 2 * (w / d) >= 3 * i64::from(tw) && 2 * (h / d) >= 3 * i64::from(th))?;
+        .find(|d| 2 * (w / d) >= 3 * tw64 && 2 * (h / d) >= 3 * th64)
+        .or_else(|| (w > tw64 && h >= th64 || h > th64 && w >= tw64).then_some(1))?;
     let (dw, dh) = ((w + denom - 1) / denom, (h + denom - 1) / denom);
-    let mut pixels = vec![0u8; usize::try_from(dw * dh * bands).ok()?];
+    // The fast IDCT and chroma upsampling hide in a reduction of 2 or more; a whole-size
+    // decode shrunk a little would show them (2 dB further from libvips at 1.3×).
+    let flags = if denom > 1 {
+        TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE
+    } else {
+        0
+    };
+    let len = usize::try_from(dw * dh * bands).ok()?;
+    let mut pixels = BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    // Zeroed every time: a decode that stops short must show black, never the last image.
+    pixels.clear();
+    pixels.resize(len, 0);
     // SAFETY: `pixels` holds dw × dh × bands bytes, which is what TurboJPEG writes for the
     // scaled size it picks for (dw, dh): the exact 1/denom scaling of the header's size.
     let decoded = unsafe {
@@ -138,7 +162,7 @@ pub(super) fn shrink(
             0,
             dh as c_int,
             pixel_format,
-            TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE,
+            flags,
         )
     };
     // A warning (libjpeg's "corrupt data" kind) still leaves a whole image, as libvips'
@@ -156,7 +180,11 @@ pub(super) fn shrink(
         bands: bands as u8,
     };
     let kept = ((w / denom) as u32, (h / denom) as u32);
-    Some(lanczos(&decoded, kept, (tw, th)).and_then(|img| upright(img, header.orientation)))
+    let resized = lanczos(&decoded, kept, (tw, th));
+    if pixels.capacity() <= KEPT_BUFFER {
+        BUFFER.with(|b| *b.borrow_mut() = pixels);
+    }
+    Some(resized.and_then(|img| upright(img, header.orientation)))
 }
 
 /// `img`, stored with EXIF `orientation`, turned upright.

@@ -81,8 +81,8 @@ pub struct Imaging {
     watermarks: Watermarks,
     faces: faces::Faces,
     avif: CountingSemaphore,
-    /// Whether JPEGs reduced 1.5× or more decode through `jpeg` (TurboJPEG, scaled, fast
-    /// IDCT) rather than libvips' own loader.
+    /// Whether JPEGs that shrink decode through `jpeg` (TurboJPEG, scaled, fast IDCT, SIMD
+    /// Lanczos) rather than libvips' own loader.
     fast_jpeg: bool,
 }
 
