@@ -159,6 +159,18 @@ fn sections(expires: u64) -> Vec<Section> {
             ],
         },
         Section {
+            id: "faces",
+            title: "Faces",
+            options: &["faces"],
+            about: "A face detector inside the binary: `g=face` crops around the faces, `faces` hides them, `/info` lists them.",
+            examples: vec![
+                img("/transform/demo/hopper-rotated.jpg?w=128&h=40&fit=cover&g=s", "`g=s`: a strip from the bottom, no face in it"),
+                img("/transform/demo/hopper-rotated.jpg?w=128&h=40&fit=cover&g=face", "`g=face`: the strip centred on the face"),
+                img("/transform/demo/hopper-rotated.jpg?w=128&faces=blur", "`faces=blur`"),
+                img("/transform/demo/hopper-rotated.jpg?w=128&faces=pixelate", "`faces=pixelate`"),
+            ],
+        },
+        Section {
             id: "animation",
             title: "Animation and pages",
             options: &["page"],
