@@ -100,18 +100,21 @@ pub fn main() -> ExitCode {
             overwrite,
             json,
             config,
-        } => crate::convert::main(&crate::convert::Args {
-            src: src_dir,
-            dst: dst_dir,
-            options,
-            jobs: jobs.map_or_else(
-                || std::thread::available_parallelism().map_or(1, |n| n.get()),
-                usize::from,
-            ),
-            overwrite,
-            json,
-            config,
-        }),
+        } => {
+            crate::convert::keep_large_allocations();
+            crate::convert::main(&crate::convert::Args {
+                src: src_dir,
+                dst: dst_dir,
+                options,
+                jobs: jobs.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    usize::from,
+                ),
+                overwrite,
+                json,
+                config,
+            })
+        }
     }
 }
 

@@ -69,6 +69,30 @@ pub enum Error {
     Setup(String),
 }
 
+/// The allocator setting a batch runs with.
+const MALLOC_CONF: &str = "oversize_threshold:0";
+
+/// Starts the command again with jemalloc keeping its large allocations, when it does not
+/// already. By default jemalloc hands every allocation over 8 MiB (an image's decoded
+/// pixels) back to the kernel when it is freed, and the next image faults it in again page
+/// by page: measured, a tenth of a batch's CPU time in the kernel and 9 % more wall time.
+/// A batch can spend ~100 MiB more resident memory on it; the server keeps the default.
+/// Returns only when the new start is not possible (then the batch runs as it is).
+pub fn keep_large_allocations() {
+    use std::os::unix::process::CommandExt;
+    if !cfg!(feature = "jemalloc") || std::env::var_os("MALLOC_CONF").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("MALLOC_CONF", MALLOC_CONF)
+        .exec();
+    tracing::debug!(error = %err, "convert runs with the allocator's defaults");
+}
+
 /// Runs the command: exit status 0 when nothing failed, 1 when a file failed, 2 for bad
 /// arguments (nothing written).
 pub fn main(args: &Args) -> ExitCode {
