@@ -431,23 +431,13 @@ fn faces_are_blurred_in_a_batch() {
     let out = convert(&src, &hidden, &["--options", "fm=png&faces=blur"]);
     assert_eq!(out.status.code(), Some(0));
     // The astronaut's face (labelled by hand) has lost its detail; her suit has not.
-    let energy = |root: &Path, r: (u32, u32, u32, u32)| {
+    let energy = |root: &Path, r| {
         let img = common::pixels(&std::fs::read(root.join("a/astronaut.png")).unwrap());
-        let grey = |x: u32, y: u32| {
-            let p = img.get_pixel(x, y).0;
-            (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) as f64 / 3.0
-        };
-        let mut sum = 0.0;
-        for y in r.1..r.1 + r.3 {
-            for x in r.0..r.0 + r.2 {
-                sum += (grey(x + 1, y) - grey(x, y)).abs() + (grey(x, y + 1) - grey(x, y)).abs();
-            }
-        }
-        sum
+        common::edge_energy(&img, r)
     };
-    let face = (182, 72, 90, 102);
+    let face = common::ASTRONAUT_FACE;
     assert!(energy(&hidden, face) < 0.2 * energy(&plain, face));
-    let suit = (300, 380, 100, 100);
+    let suit = (300.0, 380.0, 100.0, 100.0);
     assert_eq!(energy(&hidden, suit), energy(&plain, suit));
     // The EXIF-rotated portrait is hidden too.
     let a = common::pixels(&std::fs::read(plain.join("b/hopper.png")).unwrap());

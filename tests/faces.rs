@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::Server;
+use common::{edge_energy, Server, ASTRONAUT_FACE};
 use image::{GenericImageView, Rgba, RgbaImage};
 use serde_json::Value;
 
-/// Faces labelled by hand (hairline to chin, cheek to cheek), in displayed pixels.
-const ASTRONAUT_FACE: Rect = (182.0, 72.0, 90.0, 102.0);
+/// Grace Hopper's face labelled by hand (hairline to chin, cheek to cheek), displayed pixels.
 const HOPPER_FACE: Rect = (38.0, 30.0, 50.0, 48.0);
 
 type Rect = (f64, f64, f64, f64);
@@ -157,23 +156,6 @@ async fn g_face_keeps_a_face_at_the_edge_in_frame() {
         .await;
     assert_eq!((a.status, b.status), (200, 200));
     assert_eq!(a.body, b.body);
-}
-
-/// Sum of absolute differences between neighbours, in grey, inside `r`.
-fn edge_energy(img: &RgbaImage, r: Rect) -> f64 {
-    let grey = |x: u32, y: u32| {
-        let p = img.get_pixel(x, y).0;
-        0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
-    };
-    let (x0, y0) = (r.0 as u32, r.1 as u32);
-    let (x1, y1) = ((r.0 + r.2) as u32, (r.1 + r.3) as u32);
-    let mut sum = 0.0;
-    for y in y0..y1.min(img.height() - 1) {
-        for x in x0..x1.min(img.width() - 1) {
-            sum += (grey(x + 1, y) - grey(x, y)).abs() + (grey(x, y + 1) - grey(x, y)).abs();
-        }
-    }
-    sum
 }
 
 #[tokio::test]

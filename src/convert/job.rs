@@ -57,13 +57,15 @@ impl Job<'_> {
             }
         }
         let bytes = fs::read(path).map_err(|e| e.to_string())?;
-        if imaging::sniff(&bytes).is_err() {
-            return Ok(Outcome::NotAnImage);
-        }
-        let format = self
+        let format = match self
             .imaging
             .output_format(&bytes, self.spec, Accepts::default())
-            .map_err(|e| e.to_string())?;
+        {
+            Ok(format) => format,
+            // Sniffed as no image format ferrotype reads: a text file, a BMP…
+            Err(imaging::Error::Unsupported(_)) => return Ok(Outcome::NotAnImage),
+            Err(e) => return Err(e.to_string()),
+        };
         let output = self.output(relative, format);
         if self.up_to_date(&output, modified) {
             return Ok(Outcome::UpToDate);

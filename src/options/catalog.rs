@@ -1,20 +1,18 @@
 //! What the operator named in the configuration for URLs to refer to: presets, parsed
 //! once at start into typed settings, and watermarks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use super::presets::Presets;
 use super::query::unique_pairs;
 use super::setting::{parse_setting, Setting};
 use super::{invalid, Error};
-
-/// The preset that applies to every `/transform` (API.md §3).
-const DEFAULT_PRESET: &str = "default";
 
 /// What the operator named in the configuration and URLs refer to: presets (parsed once,
 /// at start) and watermarks; and whether URLs may choose presets only.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
-    presets: BTreeMap<String, Vec<Setting>>,
+    presets: Presets,
     watermarks: BTreeSet<String>,
     only_presets: bool,
 }
@@ -22,7 +20,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn new(watermarks: impl IntoIterator<Item = String>, only_presets: bool) -> Self {
         Self {
-            presets: BTreeMap::new(),
+            presets: Presets::default(),
             watermarks: watermarks.into_iter().collect(),
             only_presets,
         }
@@ -41,7 +39,7 @@ impl Catalog {
                 format!("name {name:?}: expected letters, digits, '.', '_' or '-'"),
             ));
         }
-        if self.presets.contains_key(name) {
+        if self.presets.has(name) {
             return Err(invalid("preset", format!("{name:?} is defined twice")));
         }
         let mut settings = Vec::new();
@@ -51,24 +49,17 @@ impl Catalog {
                 None => return Err(Error::Unknown(option.into_owned())),
             }
         }
-        self.presets.insert(name.to_owned(), settings);
+        self.presets.insert(name, settings);
         Ok(())
     }
 
     pub(super) fn presets_named(&self, v: &str) -> Result<Vec<&[Setting]>, Error> {
-        v.split(',')
-            .map(|name| {
-                self.presets
-                    .get(name)
-                    .map(Vec::as_slice)
-                    .ok_or_else(|| invalid("preset", format!("unknown preset {name:?}")))
-            })
-            .collect()
+        v.split(',').map(|name| self.presets.get(name)).collect()
     }
 
     /// The `default` preset's settings, which every `/transform` starts from.
     pub(super) fn default_preset(&self) -> &[Setting] {
-        self.presets.get(DEFAULT_PRESET).map_or(&[], Vec::as_slice)
+        self.presets.default_settings()
     }
 
     /// Whether URLs may choose presets only (`FERROTYPE_ONLY_PRESETS`).

@@ -14,6 +14,7 @@
 mod catalog;
 pub mod imgproxy;
 mod native;
+mod presets;
 mod query;
 mod screenshot;
 mod setting;

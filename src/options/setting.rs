@@ -283,29 +283,12 @@ fn parse_fit(v: &str) -> Result<Fit, Error> {
     })
 }
 
-/// The compass gravities by their names in `g` and `wm_pos`.
-const COMPASS: [(&str, Gravity); 9] = [
-    ("center", Gravity::Center),
-    ("n", Gravity::North),
-    ("s", Gravity::South),
-    ("e", Gravity::East),
-    ("w", Gravity::West),
-    ("ne", Gravity::NorthEast),
-    ("nw", Gravity::NorthWest),
-    ("se", Gravity::SouthEast),
-    ("sw", Gravity::SouthWest),
-];
-
-fn compass(v: &str) -> Option<Gravity> {
-    COMPASS.iter().find(|(name, _)| *name == v).map(|(_, g)| *g)
-}
-
 fn parse_gravity(v: &str) -> Result<Gravity, Error> {
     match v {
         "attention" => Ok(Gravity::Attention),
         "entropy" => Ok(Gravity::Entropy),
         "face" => Ok(Gravity::Face),
-        _ => compass(v).ok_or_else(|| {
+        _ => Gravity::named(v).ok_or_else(|| {
             invalid(
                 "g",
                 format!(
@@ -466,7 +449,7 @@ fn parse_text(v: &str) -> Result<String, Error> {
 fn parse_placement(v: &str) -> Result<Placement, Error> {
     match v {
         "tile" => Ok(Placement::Tile),
-        _ => compass(v).map(Placement::At).ok_or_else(|| {
+        _ => Gravity::named(v).map(Placement::At).ok_or_else(|| {
             invalid(
                 "wm_pos",
                 format!("expected center, n, s, e, w, ne, nw, se, sw or tile, got {v:?}"),

@@ -346,7 +346,31 @@ impl Anchor {
     }
 }
 
+/// The nine compass gravities, by their names in ferrotype's URLs (`g`, `wm_pos`) and in
+/// imgproxy's (`gravity`, `extend`, `crop`, `watermark`).
+const COMPASS: [(&str, &str, Gravity); 9] = [
+    ("center", "ce", Gravity::Center),
+    ("n", "no", Gravity::North),
+    ("s", "so", Gravity::South),
+    ("e", "ea", Gravity::East),
+    ("w", "we", Gravity::West),
+    ("ne", "noea", Gravity::NorthEast),
+    ("nw", "nowe", Gravity::NorthWest),
+    ("se", "soea", Gravity::SouthEast),
+    ("sw", "sowe", Gravity::SouthWest),
+];
+
 impl Gravity {
+    /// A compass gravity by its name in ferrotype's URLs.
+    pub(super) fn named(v: &str) -> Option<Self> {
+        COMPASS.iter().find(|c| c.0 == v).map(|c| c.2)
+    }
+
+    /// A compass gravity by its name in imgproxy's URLs.
+    pub(super) fn imgproxy_named(v: &str) -> Option<Self> {
+        COMPASS.iter().find(|c| c.1 == v).map(|c| c.2)
+    }
+
     /// Where a compass gravity sits, as fractions of the spare width and height (the
     /// centre for the others).
     pub fn compass(self) -> (f64, f64) {

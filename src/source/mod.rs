@@ -321,13 +321,7 @@ impl Fetcher {
             if full {
                 chunk = &chunk[..(page_cap - written) as usize];
             }
-            written += chunk.len() as u64;
-            if written > self.max_bytes {
-                return Err(Error::TooLarge(self.max_bytes));
-            }
-            file.write_all(chunk)
-                .await
-                .map_err(|e| Error::Cache(e.to_string()))?;
+            append(&mut file, &mut written, chunk, self.max_bytes).await?;
             if full {
                 break;
             }
@@ -338,6 +332,23 @@ impl Fetcher {
 
 /// What ferrotype's requests to origins and stores call themselves.
 pub(crate) const USER_AGENT: &str = concat!("ferrotype/", env!("CARGO_PKG_VERSION"));
+
+/// Appends `chunk` to an original being downloaded, `written` bytes so far: refused as soon
+/// as the whole passes `max_bytes`, whatever the headers said.
+async fn append(
+    file: &mut tokio::fs::File,
+    written: &mut u64,
+    chunk: &[u8],
+    max_bytes: u64,
+) -> Result<(), Error> {
+    *written += chunk.len() as u64;
+    if *written > max_bytes {
+        return Err(Error::TooLarge(max_bytes));
+    }
+    file.write_all(chunk)
+        .await
+        .map_err(|e| Error::Cache(e.to_string()))
+}
 
 /// How much of a web page is kept: its `<head>`, where `og:image` lives, and then some.
 pub const MAX_HTML_BYTES: u64 = 1 << 20;

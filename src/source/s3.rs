@@ -12,7 +12,6 @@ use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, GetOptions, ObjectStore, RetryConfig};
-use tokio::io::AsyncWriteExt;
 
 use super::Error;
 
@@ -78,17 +77,8 @@ impl S3 {
         let mut stream = got.into_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(failed)?;
-            written += chunk.len() as u64;
-            if written > max_bytes {
-                return Err(Error::TooLarge(max_bytes));
-            }
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| Error::Cache(e.to_string()))?;
+            super::append(&mut file, &mut written, &chunk, max_bytes).await?;
         }
-        file.flush()
-            .await
-            .map_err(|e| Error::Cache(e.to_string()))?;
         Ok(file)
     }
 }

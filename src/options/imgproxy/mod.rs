@@ -9,8 +9,7 @@
 mod option;
 mod path;
 
-use std::collections::BTreeMap;
-
+use super::presets::Presets;
 use super::setting::{Draft, Setting};
 use super::spec::{Format, FormatChoice, SourceRef, TransformRequest};
 use super::values::parse_url;
@@ -20,15 +19,12 @@ use option::Parsed;
 /// The watermark `watermark`/`wm` draws: imgproxy has one, configured by name here.
 pub const WATERMARK: &str = "default";
 
-/// The preset that applies to every imgproxy URL.
-const DEFAULT_PRESET: &str = "default";
-
 /// What the operator configured for the dialect: presets (in imgproxy's syntax, parsed
 /// at start), the formats negotiated for URLs without one, and whether a watermark named
 /// `default` exists.
 #[derive(Clone, Debug, Default)]
 pub struct Dialect {
-    presets: BTreeMap<String, Vec<Setting>>,
+    presets: Presets,
     auto_formats: Vec<Format>,
     has_watermark: bool,
 }
@@ -44,7 +40,7 @@ impl Dialect {
     /// `auto_formats`: AVIF and WebP, in the order to prefer them.
     pub fn new(auto_formats: Vec<Format>, has_watermark: bool) -> Self {
         Self {
-            presets: BTreeMap::new(),
+            presets: Presets::default(),
             auto_formats,
             has_watermark,
         }
@@ -53,7 +49,7 @@ impl Dialect {
     /// Adds a preset from options in imgproxy's syntax (`rs:fill:200:200/q:70`), checked
     /// now so that a mistake stops the start.
     pub fn add_preset(&mut self, name: &str, options: &str) -> Result<(), Error> {
-        if name.is_empty() || self.presets.contains_key(name) {
+        if name.is_empty() || self.presets.has(name) {
             return Err(invalid(
                 "preset",
                 format!("{name:?} is empty or defined twice"),
@@ -71,7 +67,7 @@ impl Dialect {
                 }
             }
         }
-        self.presets.insert(name.to_owned(), settings);
+        self.presets.insert(name, settings);
         Ok(())
     }
 
@@ -92,10 +88,8 @@ impl Dialect {
         let mut draft = Draft::default();
         // imgproxy keeps the copyright by default (IMGPROXY_KEEP_COPYRIGHT).
         draft.apply(Setting::KeepCopyright(true));
-        if let Some(default) = self.presets.get(DEFAULT_PRESET) {
-            for s in default {
-                draft.apply(s.clone());
-            }
+        for s in self.presets.default_settings() {
+            draft.apply(s.clone());
         }
         let mut expires = None;
         let mut version = None;
@@ -104,10 +98,7 @@ impl Dialect {
                 Parsed::Settings(settings) => settings.into_iter().for_each(|s| draft.apply(s)),
                 Parsed::Presets(names) => {
                     for name in names {
-                        let preset = self
-                            .presets
-                            .get(&name)
-                            .ok_or_else(|| invalid("preset", format!("unknown preset {name:?}")))?;
+                        let preset = self.presets.get(&name)?;
                         preset.iter().for_each(|s| draft.apply(s.clone()));
                     }
                 }
@@ -117,14 +108,7 @@ impl Dialect {
         }
         let mut spec = draft.finish();
         match parts.extension.as_deref() {
-            Some(ext) => {
-                let fixed = option::parse(&format!("format:{ext}"), false)?;
-                if let Parsed::Settings(settings) = fixed {
-                    let mut d = Draft::default();
-                    settings.into_iter().for_each(|s| d.apply(s));
-                    spec.format = d.finish().format;
-                }
-            }
+            Some(ext) => spec.format = FormatChoice::Fixed(option::format("format", ext)?),
             None if spec.format == FormatChoice::Source && !self.auto_formats.is_empty() => {
                 let mut order = self.auto_formats.iter().copied();
                 spec.format = FormatChoice::Preferred([order.next(), order.next()]);

@@ -250,7 +250,7 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
             }
             let placement = match a.get(1).unwrap_or("ce") {
                 "re" => Placement::Tile,
-                other => compass(other)
+                other => Gravity::imgproxy_named(other)
                     .map(Placement::At)
                     .ok_or_else(|| a.bad(format!("unknown position {other:?}")))?,
             };
@@ -410,7 +410,8 @@ fn resizing_type(name: &'static str, v: &str) -> Result<Fit, Error> {
     })
 }
 
-fn format(name: &'static str, v: &str) -> Result<Format, Error> {
+/// An output format by imgproxy's name for it (`format`, `@ext`, `format_quality`, …).
+pub(super) fn format(name: &'static str, v: &str) -> Result<Format, Error> {
     Ok(match v {
         "jpg" | "jpeg" => Format::Jpeg,
         "png" => Format::Png,
@@ -426,31 +427,11 @@ fn format(name: &'static str, v: &str) -> Result<Format, Error> {
     })
 }
 
-/// imgproxy's compass gravities, for `gravity`, `extend`, `crop` and `watermark`.
-const COMPASS: [(&str, Gravity); 9] = [
-    ("ce", Gravity::Center),
-    ("no", Gravity::North),
-    ("so", Gravity::South),
-    ("ea", Gravity::East),
-    ("we", Gravity::West),
-    ("noea", Gravity::NorthEast),
-    ("nowe", Gravity::NorthWest),
-    ("soea", Gravity::SouthEast),
-    ("sowe", Gravity::SouthWest),
-];
-
-fn compass(kind: &str) -> Option<Gravity> {
-    COMPASS
-        .iter()
-        .find(|(name, _)| *name == kind)
-        .map(|(_, g)| *g)
-}
-
 /// `type:x:y` (or `fp:x:y`, `sm`, `obj:face`) from argument `at`; `smart` allows the
 /// gravities that need the pixels.
 fn anchor(a: &Args, at: usize, smart: bool) -> Result<Anchor, Error> {
     let kind = a.get(at).unwrap_or("ce");
-    if let Some(gravity) = compass(kind) {
+    if let Some(gravity) = Gravity::imgproxy_named(kind) {
         a.at_most(at + 3)?;
         let offset = |i: usize| a.number_or(i, 0.0, -100_000.0, 100_000.0);
         return Ok(Anchor {
