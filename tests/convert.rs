@@ -235,6 +235,83 @@ fn bad_arguments_write_nothing() {
     assert_eq!(again["files"], 8, "outputs were walked: {again}");
 }
 
+/// `convert` on `src`, killed and failed if it has not finished within `deadline`.
+fn convert_within(src: &Path, dst: &Path, args: &[&str], deadline: Duration) -> Output {
+    let mut child = ferrotype()
+        .arg("convert")
+        .arg(src)
+        .arg(dst)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferrotype runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > deadline {
+            child.kill().unwrap();
+            panic!("convert {args:?} still running after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn every_hostile_file_fails_alone_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let hostile: Vec<String> = std::fs::read_dir(common::corpus().join("hostile"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(hostile.len() >= 10, "{hostile:?}");
+    for name in &hostile {
+        copy(&format!("hostile/{name}"), &src.join("bad").join(name));
+    }
+    copy("photo/rocket.jpg", &src.join("rocket.jpg"));
+    for options in [
+        "w=200&fm=webp",
+        // The cut path, the steps after it and face detection's own decode.
+        "trim=10&crop=0,0,0.5,0.5&pad=5&pixelate=4&g=face&faces=blur&fm=png",
+    ] {
+        let dst = dir.path().join(format!("dst-{}", options.len()));
+        let out = convert_within(
+            &src,
+            &dst,
+            &["--options", options, "--json", "--jobs", "2"],
+            Duration::from_secs(120),
+        );
+        assert_eq!(out.status.code(), Some(1), "{options}");
+        let s = summary(&out);
+        assert_eq!(s["files"], hostile.len() + 1, "{s}");
+        assert_eq!(s["converted"], 1, "only the photo: {s}");
+        let failed = s["failed"].as_array().unwrap();
+        assert_eq!(
+            s["skipped"].as_u64().unwrap() + failed.len() as u64,
+            hostile.len() as u64,
+            "{s}"
+        );
+        assert!(failed.len() >= hostile.len() / 2, "{s}");
+        for f in failed {
+            let (path, error) = (f["path"].as_str().unwrap(), f["error"].as_str().unwrap());
+            assert!(path.starts_with("bad/"), "{f}");
+            assert!(!error.is_empty() && !error.contains('\n'), "{f}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(path),
+                "{path} reported on stderr"
+            );
+        }
+        // Nothing of theirs written, not even a partial file.
+        let ext = if options.contains("png") {
+            "png"
+        } else {
+            "webp"
+        };
+        assert_eq!(files(&dst), [PathBuf::from(format!("rocket.{ext}"))]);
+    }
+}
+
 #[test]
 fn configuration_is_read_as_serve_reads_it() {
     let dir = tempfile::tempdir().unwrap();
