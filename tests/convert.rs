@@ -312,6 +312,54 @@ fn every_hostile_file_fails_alone_and_the_run_goes_on() {
     }
 }
 
+/// The peak resident memory, in KiB, of a whole `convert` run over `src` (the kernel's
+/// count for that one child, taken when it is reaped), with its exit status.
+fn peak_of_run(src: &Path, dst: &Path) -> (i64, i32) {
+    let child = ferrotype()
+        .arg("convert")
+        .arg(src)
+        .arg(dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waits for our own child; `status` and `usage` are plain out-parameters.
+    let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, child.id() as i32);
+    (usage.ru_maxrss, libc::WEXITSTATUS(status))
+}
+
+#[test]
+fn ten_thousand_long_paths_cost_what_a_hundred_do() {
+    let dir = tempfile::tempdir().unwrap();
+    // Paths of ~2 KB (eight directories of 240-character names), so that holding every path
+    // of the walk would show: ~20 MiB for 10 000 files, when creating files is slow enough
+    // here (up to ~0.7 ms each) that a million short ones would not do.
+    let make = |root: &Path, dirs: usize, files: usize| {
+        let deep = (0..8).fold(root.to_owned(), |p, i| {
+            p.join(format!("{i}{}", "d".repeat(239)))
+        });
+        for d in 0..dirs {
+            let sub = deep.join(format!("leaf{d}"));
+            std::fs::create_dir_all(&sub).unwrap();
+            for f in 0..files {
+                std::fs::File::create(sub.join(format!("{f:04}{}.jpg", "f".repeat(196)))).unwrap();
+            }
+        }
+    };
+    let (few, many) = (dir.path().join("few"), dir.path().join("many"));
+    make(&few, 1, 100);
+    make(&many, 10, 1000);
+    let (few_kib, few_status) = peak_of_run(&few, &dir.path().join("out-few"));
+    let (many_kib, many_status) = peak_of_run(&many, &dir.path().join("out-many"));
+    assert_eq!((few_status, many_status), (0, 0), "empty files are skipped");
+    assert!(
+        many_kib <= few_kib + 4 * 1024,
+        "10 000 files: {many_kib} KiB at peak, 100: {few_kib} KiB"
+    );
+}
+
 #[test]
 fn configuration_is_read_as_serve_reads_it() {
     let dir = tempfile::tempdir().unwrap();
