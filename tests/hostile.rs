@@ -8,21 +8,11 @@ use common::{Origin, Server};
 /// The 4xx answers API.md §5 allows for bad sources and bad URLs.
 const SOURCE_ERRORS: &[u16] = &[400, 413, 415, 422];
 
-fn hostile_files() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(common::corpus().join("hostile"))
-        .expect("hostile corpus")
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 10, "the hostile corpus is there: {names:?}");
-    names
-}
-
 #[tokio::test]
 async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
     let origin = Origin::start(common::corpus());
     let s = Server::with_corpus_and_web(&origin);
-    for name in hostile_files() {
+    for name in common::hostile_files() {
         for source in ["corpus", "web"] {
             for options in [
                 "",
@@ -54,7 +44,7 @@ async fn every_hostile_file_is_a_4xx_and_the_server_stays_healthy() {
 #[tokio::test]
 async fn hostile_files_in_parallel_do_not_take_the_server_down() {
     let mut s = Server::with_corpus();
-    let names = hostile_files();
+    let names = common::hostile_files();
     let requests = names.iter().cycle().take(48).map(|name| {
         let target = format!("/transform/corpus/hostile/{name}?w=300");
         let s = &s;

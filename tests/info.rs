@@ -201,13 +201,7 @@ async fn near_duplicates_are_near_and_distinct_photos_far() {
 #[tokio::test]
 async fn hostile_files_answer_what_transform_answers() {
     let s = Server::with_corpus();
-    let mut hostile: Vec<PathBuf> = std::fs::read_dir(common::corpus().join("hostile"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    hostile.sort();
-    for file in hostile {
-        let n = name(&file);
+    for n in common::hostile_files() {
         let transform = s
             .get(&format!("/transform/corpus/hostile/{n}?w=50"))
             .await

@@ -23,6 +23,17 @@ pub fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
+/// The names of the hostile corpus's files (`tests/corpus/hostile`), sorted.
+pub fn hostile_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus().join("hostile"))
+        .expect("hostile corpus")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "the hostile corpus is there: {names:?}");
+    names
+}
+
 /// `FERROTYPE_SOURCES` with the corpus as `corpus`.
 pub fn corpus_source() -> String {
     format!("corpus=file://{}", corpus().display())
