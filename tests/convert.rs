@@ -11,8 +11,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 fn ferrotype() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrotype"));
-    // The configuration comes from the test alone.
+    without_configuration(Command::new(env!("CARGO_BIN_EXE_ferrotype")))
+}
+
+/// `cmd` without the `FERROTYPE_*` variables: the configuration comes from the test alone.
+fn without_configuration(mut cmd: Command) -> Command {
     for (k, _) in std::env::vars() {
         if k.starts_with("FERROTYPE_") {
             cmd.env_remove(k);
@@ -582,9 +585,8 @@ fn a_bar_on_a_terminal_plain_lines_elsewhere() {
         src.display(),
         dir.path().join("tty").display()
     );
-    let out = Command::new("script")
+    let out = without_configuration(Command::new("script"))
         .args(["-qec", &command, "/dev/null"])
-        .env_remove("FERROTYPE_KEYS")
         .output()
         .expect("script (bsdutils) runs");
     let drawn = String::from_utf8_lossy(&out.stdout);

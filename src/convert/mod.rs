@@ -154,19 +154,25 @@ pub fn run(args: &Args) -> Result<Summary, Error> {
 /// The source and destination, absolute, checked; the subtree of the source the walk must
 /// leave out (the destination, when it is inside).
 fn paths(src: &Path, dst: &Path) -> Result<(PathBuf, PathBuf, Option<PathBuf>), Error> {
-    let bad = |why: String| Error::Paths(why);
     let src_abs = src
         .canonicalize()
-        .map_err(|e| bad(format!("SRC_DIR {}: {e}", src.display())))?;
+        .map_err(|e| Error::Paths(format!("SRC_DIR {}: {e}", src.display())))?;
     if !src_abs.is_dir() {
-        return Err(bad(format!("SRC_DIR {}: not a directory", src.display())));
+        return Err(Error::Paths(format!(
+            "SRC_DIR {}: not a directory",
+            src.display()
+        )));
     }
-    let dst_abs = absolute(dst).map_err(|e| bad(format!("DST_DIR {}: {e}", dst.display())))?;
+    let dst_abs =
+        absolute(dst).map_err(|e| Error::Paths(format!("DST_DIR {}: {e}", dst.display())))?;
     if dst_abs.exists() && !dst_abs.is_dir() {
-        return Err(bad(format!("DST_DIR {}: not a directory", dst.display())));
+        return Err(Error::Paths(format!(
+            "DST_DIR {}: not a directory",
+            dst.display()
+        )));
     }
     if dst_abs == src_abs || src_abs.starts_with(&dst_abs) {
-        return Err(bad(format!(
+        return Err(Error::Paths(format!(
             "DST_DIR {} holds SRC_DIR: outputs could replace originals",
             dst.display()
         )));

@@ -290,11 +290,17 @@ pub(super) fn finish(
     );
     let overlays = marks.overlays(&spec.watermark, output, margin)?;
     let img = per_frame(&img, frames, |frame| {
-        let mut f = match spec.faces {
-            Some(how) if !faces.0.is_empty() => obscure::obscure(frame, &faces, how)?,
-            _ => frame.copy()?,
+        let obscured = match spec.faces {
+            Some(how) if !faces.0.is_empty() => Some(obscure::obscure(frame, &faces, how)?),
+            _ => None,
         };
-        f = fit::fit(&f, &plan, spec, format, &faces)?;
+        let mut f = fit::fit(
+            obscured.as_ref().unwrap_or(frame),
+            &plan,
+            spec,
+            format,
+            &faces,
+        )?;
         f = filters::filters(f, spec)?;
         if let Some(block) = spec.pixelate {
             f = pixelate::pixelate(&f, block)?;

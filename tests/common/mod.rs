@@ -433,7 +433,8 @@ pub fn frame_count(b: &[u8]) -> usize {
 pub struct Origin {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the value, which stops the listener (`accept_on`).
+    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Origin {
@@ -465,7 +466,7 @@ impl Origin {
         Origin {
             addr,
             hits,
-            shutdown: Some(shutdown),
+            _shutdown: shutdown,
         }
     }
 
@@ -475,14 +476,6 @@ impl Origin {
 
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -708,7 +701,8 @@ impl Drop for S3Server {
 pub struct Trickle {
     pub addr: SocketAddr,
     relayed: Arc<AtomicUsize>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the value, which stops the listener (`accept_on`).
+    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Trickle {
@@ -744,21 +738,13 @@ impl Trickle {
         Trickle {
             addr,
             relayed,
-            shutdown: Some(shutdown),
+            _shutdown: shutdown,
         }
     }
 
     /// Bytes passed from the server to its clients so far.
     pub fn relayed(&self) -> usize {
         self.relayed.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Trickle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

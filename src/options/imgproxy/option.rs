@@ -237,9 +237,7 @@ pub(super) fn parse(segment: &str, has_watermark: bool) -> Result<Parsed, Error>
             // sigma is checked but each face is blurred at a strength that follows its size
             // (a fixed sigma leaves large faces recognisable).
             a.number(0, 0.3, 100.0)?;
-            if a.args[1..].iter().any(|c| *c != "face") {
-                return Err(a.bad("only the face class is detected"));
-            }
+            a.faces_only(1)?;
             one(S::Faces(Obscure::Blur))
         }
         "watermark" => {
@@ -452,8 +450,8 @@ fn anchor(a: &Args, at: usize, smart: bool) -> Result<Anchor, Error> {
         "obj" if smart => Gravity::Face,
         other => return Err(a.bad(format!("unknown gravity {other:?}"))),
     };
-    if kind == "obj" && a.args[at + 1..].iter().any(|c| *c != "face") {
-        return Err(a.bad("only obj:face is supported"));
+    if kind == "obj" {
+        a.faces_only(at + 1)?;
     }
     Ok(Anchor {
         gravity,
@@ -470,6 +468,20 @@ struct Args<'a> {
 impl Args<'_> {
     fn bad(&self, why: impl Into<String>) -> Error {
         invalid(self.name, why)
+    }
+
+    /// Arguments from `from` on name object classes: faces are the one ferrotype detects.
+    fn faces_only(&self, from: usize) -> Result<(), Error> {
+        match self
+            .args
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .find(|c| **c != "face")
+        {
+            Some(other) => Err(self.bad(format!("only the face class is detected, not {other:?}"))),
+            None => Ok(()),
+        }
     }
 
     /// Argument `i` unless it is missing or empty (which keep the default).
